@@ -1,0 +1,407 @@
+"""Read NHS England's NOF files into the canonical tables.
+
+Two kinds of file, every layout seen (spec section 1):
+
+* the trust data file: 16 columns (first release) or 17 with ``Quarter`` first;
+* the league-table file: ``Quarter`` first, or ``Reporting_date`` after ``Trust_name``.
+
+Files that carry only values and flags (a trust's own forecast) read the same way; their published
+table is simply empty. Every problem raises a typed :mod:`nhs_league.errors` error that names the
+file, the line (the header is line 1), the column, the value found and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from nhs_league.errors import (
+    DuplicateRowError,
+    MetricNotApplicable,
+    SchemaError,
+    UnknownMetric,
+    ValueFormatError,
+)
+from nhs_league.methods.pack import Pack
+
+_DATA_COLUMNS = [
+    "Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name", "Domain", "Sub-domain",
+    "Metric_ID", "Metric_description", "Reporting_date", "Units", "Value", "Median_value",
+    "Lower_quartile", "Upper_quartile", "Rank",
+]  # fmt: skip
+_LEAGUE_TAIL = [
+    "Average_score", "Likely_range_of_average_score", "Segment", "Trust_in_financial_deficit",
+    "Rank", "Likely_range_of_rank",
+]  # fmt: skip
+_ORG = ["Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name"]
+LAYOUTS: dict[str, list[str]] = {
+    "data-16": _DATA_COLUMNS,
+    "data-17": ["Quarter", *_DATA_COLUMNS],
+    "league-quarter": ["Quarter", *_ORG, *_LEAGUE_TAIL],
+    "league-reporting-date": [*_ORG, "Reporting_date", *_LEAGUE_TAIL],
+}
+QUARTER_RE = re.compile(r"^Q[1-4] \d{4}/\d{2}$")
+_RANGE_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+to\s+(-?\d+(?:\.\d+)?)\s*$")
+
+TRUSTS_SCHEMA = {
+    "quarter": pl.String, "trust_code": pl.String, "trust_name": pl.String,
+    "trust_type": pl.String, "subtype": pl.String, "region": pl.String,
+}  # fmt: skip
+OBS_SCHEMA = {
+    "quarter": pl.String, "trust_code": pl.String, "trust_type": pl.String,
+    "metric_id": pl.String, "units": pl.String, "value": pl.Float64, "rank": pl.Float64,
+    "reporting_date": pl.String, "line": pl.Int64,
+}  # fmt: skip
+FLAGS_SCHEMA = {
+    "quarter": pl.String, "trust_code": pl.String,
+    "financial_deficit": pl.Boolean, "intensive_support": pl.Boolean,
+}  # fmt: skip
+PUBLISHED_SCHEMA = {
+    "quarter": pl.String, "trust_code": pl.String, "trust_type": pl.String,
+    "metric_id": pl.String, "units": pl.String, "value": pl.Float64, "rank": pl.Float64,
+}  # fmt: skip
+
+# Quantities of the league-table layout that have no Metric_ID of their own.
+LIKELY_SCORE_LOW = "likely_score_low"
+LIKELY_SCORE_HIGH = "likely_score_high"
+LIKELY_RANK_LOW = "likely_rank_low"
+LIKELY_RANK_HIGH = "likely_rank_high"
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One file, read: its canonical tables and where it came from."""
+
+    path: str
+    name: str
+    sha256: str
+    layout: str
+    trusts: pl.DataFrame
+    observations: pl.DataFrame
+    flags: pl.DataFrame
+    published: pl.DataFrame
+
+    @property
+    def coverage(self) -> pl.DataFrame:
+        """The (quarter, trust_type) pairs this file covers."""
+        return self.trusts.select("quarter", "trust_type").unique().sort("quarter", "trust_type")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if not raw.strip():
+        raise SchemaError(name, "the file is empty", expected="a CSV header and rows")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SchemaError(
+            name, "the file is not UTF-8 text", line=line,
+            found=raw[exc.start : exc.start + 4], expected="a UTF-8 CSV file (with or without BOM)",
+        ) from None  # fmt: skip
+
+
+def _layout(header: list[str], name: str) -> str:
+    for layout, columns in LAYOUTS.items():
+        if header == columns:
+            return layout
+    kind = "league-quarter" if "Average_score" in header else "data-17"
+    if kind == "data-17" and "Quarter" not in header:
+        kind = "data-16"
+    if kind == "league-quarter" and "Quarter" not in header:
+        kind = "league-reporting-date"
+    expected = LAYOUTS[kind]
+    for col in expected:
+        if col not in header:
+            close = difflib.get_close_matches(col, [h for h in header if h not in expected], n=1)
+            found = close[0] if close else None
+            problem = f"column {col!r} is missing"
+            if found:
+                problem = f"column {col!r} is missing (is {found!r} a misspelling?)"
+            raise SchemaError(name, problem, line=1, column=col, found=found,
+                              expected="the columns " + ",".join(expected))  # fmt: skip
+    for col in header:
+        if col not in expected:
+            raise SchemaError(name, f"unexpected column {col!r}", line=1, column=col,
+                              found=col, expected="the columns " + ",".join(expected))  # fmt: skip
+    raise SchemaError(name, "columns are out of order", line=1, found=",".join(header),
+                      expected=",".join(expected))  # fmt: skip
+
+
+def _read_frame(text: str, name: str) -> tuple[pl.DataFrame, str]:
+    first = text.split("\n", 1)[0].rstrip("\r")
+    header = [h.strip() for h in first.split(",")]
+    layout = _layout(header, name)
+    try:
+        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, has_header=True)
+    except pl.exceptions.PolarsError as exc:
+        raise SchemaError(name, f"not a well-formed CSV file ({exc})".splitlines()[0]) from None
+    if frame.height == 0:
+        raise SchemaError(name, "the file has a header but no rows", line=2,
+                          expected="at least one data row")  # fmt: skip
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    frame = frame.with_columns(
+        pl.col(pl.String).str.strip_chars(),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("_line"),
+    )
+    return frame, layout
+
+
+def _numbers(frame: pl.DataFrame, column: str, name: str, *, required: bool) -> pl.Series:
+    raw = frame[column]
+    parsed = raw.cast(pl.Float64, strict=False)
+    bad = (raw.is_not_null() & parsed.is_null()) | (parsed.is_nan().fill_null(False))
+    if required:
+        bad = bad | raw.is_null()
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise ValueFormatError(name, "not a number", line=int(frame["_line"][i]), column=column,
+                               found=raw[i] if raw[i] is not None else "",
+                               expected="a number such as 16.0")  # fmt: skip
+    return parsed
+
+
+def _trust_types(frame: pl.DataFrame, pack: Pack, name: str) -> pl.Series:
+    spellings = frame["Trust_type"].unique().to_list()
+    mapping: dict[str, str] = {}
+    for s in spellings:
+        canonical = pack.trust_type_for(s) if s is not None else None
+        if canonical is None:
+            i = int((frame["Trust_type"].is_null() | (frame["Trust_type"] == s)).arg_true()[0])
+            allowed = sorted({a for al in pack.trust_types.values() for a in al})
+            raise ValueFormatError(name, "unknown trust type", line=int(frame["_line"][i]),
+                                   column="Trust_type", found=s or "",
+                                   expected="one of " + ", ".join(allowed))  # fmt: skip
+        mapping[s] = canonical
+    return frame["Trust_type"].replace_strict(mapping, return_dtype=pl.String)
+
+
+def _quarters(frame: pl.DataFrame, layout: str, pack: Pack, name: str, quarter: str | None
+              ) -> pl.Series:  # fmt: skip
+    if "Quarter" in frame.columns:
+        q = frame["Quarter"]
+        bad = q.is_null() | ~q.str.contains(QUARTER_RE.pattern).fill_null(False)
+        if bad.any():
+            i = int(bad.arg_true()[0])
+            raise ValueFormatError(name, "not a quarter", line=int(frame["_line"][i]),
+                                   column="Quarter", found=q[i] or "",
+                                   expected='a quarter such as "Q1 2025/26"')  # fmt: skip
+        return q
+    if quarter is not None:
+        if not QUARTER_RE.match(quarter):
+            raise ValueFormatError(name, "not a quarter", found=quarter,
+                                   expected='a quarter such as "Q1 2025/26"')  # fmt: skip
+        return pl.Series("Quarter", [quarter] * frame.height)
+    dates = frame["Reporting_date"]
+    if layout == "data-16":
+        dates = frame.filter(pl.col("Metric_ID").is_in(list(pack.summary_ids)))["Reporting_date"]
+    found = sorted({d for d in dates.drop_nulls().to_list() if QUARTER_RE.match(d)})
+    if len(found) != 1:
+        raise SchemaError(
+            name, "cannot tell which quarter the file is for", column="Reporting_date",
+            found=", ".join(found) or None,
+            expected='one quarter such as "Q1 2025/26" in the summary rows, or pass the quarter',
+        )  # fmt: skip
+    return pl.Series("Quarter", [found[0]] * frame.height)
+
+
+def _trusts_table(frame: pl.DataFrame, pack: Pack) -> pl.DataFrame:
+    region = frame["Region"].replace(pack.region_aliases)
+    return (
+        pl.DataFrame({
+            "quarter": frame["_quarter"], "trust_code": frame["Trust_code"],
+            "trust_name": frame["Trust_name"], "trust_type": frame["_type"],
+            "subtype": frame["Trust_subtype"], "region": region,
+        })
+        .unique(subset=["quarter", "trust_code"], keep="first", maintain_order=True)
+        .cast(TRUSTS_SCHEMA)  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _check_codes(frame: pl.DataFrame, name: str) -> None:
+    bad = frame["Trust_code"].is_null()
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise ValueFormatError(name, "empty trust code", line=int(frame["_line"][i]),
+                               column="Trust_code", found="", expected="an ODS code such as RBS")
+
+
+def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame, ...]:
+    value = _numbers(frame, "Value", name, required=True)
+    rank = _numbers(frame, "Rank", name, required=False)
+    units = frame["Units"].fill_null("").replace(pack.unit_aliases)
+    frame = frame.with_columns(value.alias("_value"), rank.alias("_rank"), units.alias("_units"))
+    # Every Metric_ID must be known to the pack.
+    domain_ids = {d.score_id for d in pack.domains} | {d.segment_id for d in pack.domains}
+    known_other = domain_ids | pack.summary_ids
+    ids = frame["Metric_ID"]
+    role: dict[str, str] = {}
+    for mid in ids.unique().to_list():
+        if mid in known_other:
+            role[mid or ""] = "published"
+        elif mid is not None and pack.has_metric(mid):
+            m = pack.metric(mid)
+            is_input_row = (m.has_value and mid == m.id) or (m.family == "input")
+            role[mid] = "observation" if is_input_row else "published"
+        else:
+            i = int((ids.is_null() | (ids == mid)).arg_true()[0])
+            allowed = sorted({m.id for m in pack.metrics} | {m.score_id for m in pack.metrics})
+            raise UnknownMetric(name, "unknown Metric_ID", line=int(frame["_line"][i]),
+                                column="Metric_ID", found=mid or "",
+                                expected="a metric of the method pack " + pack.id
+                                + " (" + ", ".join(allowed[:6]) + ", ...), a domain or a summary id")  # fmt: skip
+    # A metric must apply to the trust type it is reported for.
+    for (mid, ttype), sub in frame.group_by(["Metric_ID", "_type"], maintain_order=True):
+        if pack.has_metric(str(mid)) and ttype not in pack.metric(str(mid)).trust_types:
+            raise MetricNotApplicable(
+                name, f"metric {mid} does not apply to {ttype} trusts",
+                line=int(sub["_line"][0]), column="Metric_ID", found=mid,
+                expected="a trust type in " + ", ".join(pack.metric(str(mid)).trust_types),
+            )  # fmt: skip
+    # One row per (quarter, trust, metric, units).
+    keys = ["_quarter", "Trust_code", "Metric_ID", "_units"]
+    dup = frame.select(keys + ["_line"]).filter(pl.struct(keys).is_duplicated())
+    if dup.height:
+        first, second = dup.row(0, named=True), dup.row(1, named=True)
+        raise DuplicateRowError(
+            name, f"duplicate row for {first['_quarter']}, {first['Trust_code']}, "
+            f"{first['Metric_ID']} ({first['_units']}); first seen on line {first['_line']}",
+            line=int(second["_line"]), column="Metric_ID", found=second["Metric_ID"],
+            expected="one row per quarter, trust, metric and units",
+        )  # fmt: skip
+    frame = frame.with_columns(pl.col("Metric_ID").replace_strict(role).alias("_role"))
+    obs = frame.filter(pl.col("_role") == "observation").select(
+        pl.col("_quarter").alias("quarter"), pl.col("Trust_code").alias("trust_code"),
+        pl.col("_type").alias("trust_type"), pl.col("Metric_ID").alias("metric_id"),
+        pl.col("_units").alias("units"), pl.col("_value").alias("value"),
+        pl.col("_rank").alias("rank"), pl.col("Reporting_date").alias("reporting_date"),
+        pl.col("_line").alias("line"),
+    )  # fmt: skip
+    pub = frame.filter(pl.col("_role") == "published").select(
+        pl.col("_quarter").alias("quarter"), pl.col("Trust_code").alias("trust_code"),
+        pl.col("_type").alias("trust_type"), pl.col("Metric_ID").alias("metric_id"),
+        pl.col("_units").alias("units"), pl.col("_value").alias("value"),
+        pl.col("_rank").alias("rank"),
+    )  # fmt: skip
+    flags = _flags_from_summary(frame, pack, name)
+    return obs, pub, flags
+
+
+def _flag_values(frame: pl.DataFrame, metric_id: str, name: str) -> pl.DataFrame:
+    rows = frame.filter(pl.col("Metric_ID") == metric_id)
+    bad = ~rows["_value"].is_in([0.0, 1.0])
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise ValueFormatError(name, f"{metric_id} is a flag", line=int(rows["_line"][i]),
+                               column="Value", found=rows["Value"][i], expected="0 or 1")
+    return rows.select(
+        pl.col("_quarter").alias("quarter"), pl.col("Trust_code").alias("trust_code"),
+        (pl.col("_value") == 1.0).alias(metric_id),
+    )
+
+
+def _flags_from_summary(frame: pl.DataFrame, pack: Pack, name: str) -> pl.DataFrame:
+    deficit_id = pack.summary["financial_deficit_flag"]
+    support_id = pack.summary["intensive_support_flag"]
+    base = frame.select(
+        pl.col("_quarter").alias("quarter"), pl.col("Trust_code").alias("trust_code")
+    ).unique(maintain_order=True)
+    out = base
+    for mid, col in ((deficit_id, "financial_deficit"), (support_id, "intensive_support")):
+        vals = _flag_values(frame, mid, name).rename({mid: col})
+        out = out.join(vals, on=["quarter", "trust_code"], how="left")
+    return out.cast(FLAGS_SCHEMA)  # type: ignore[arg-type]
+
+
+def _range(frame: pl.DataFrame, column: str, name: str) -> tuple[pl.Series, pl.Series]:
+    lows: list[float | None] = []
+    highs: list[float | None] = []
+    for i, cell in enumerate(frame[column].to_list()):
+        if cell is None or cell == "":
+            lows.append(None)
+            highs.append(None)
+            continue
+        m = _RANGE_RE.match(cell)
+        if not m:
+            raise ValueFormatError(name, "not a range", line=int(frame["_line"][i]),
+                                   column=column, found=cell, expected='a range such as "6 to 49"')
+        lows.append(float(m.group(1)))
+        highs.append(float(m.group(2)))
+    return pl.Series(lows, dtype=pl.Float64), pl.Series(highs, dtype=pl.Float64)
+
+
+def _read_league(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame, ...]:
+    avg = _numbers(frame, "Average_score", name, required=True)
+    seg = _numbers(frame, "Segment", name, required=True)
+    rank = _numbers(frame, "Rank", name, required=True)
+    deficit = frame["Trust_in_financial_deficit"]
+    bad = ~deficit.is_in(["Yes", "No"]).fill_null(False)
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise ValueFormatError(name, "not a yes/no flag", line=int(frame["_line"][i]),
+                               column="Trust_in_financial_deficit", found=deficit[i] or "",
+                               expected="Yes or No")  # fmt: skip
+    s_lo, s_hi = _range(frame, "Likely_range_of_average_score", name)
+    r_lo, r_hi = _range(frame, "Likely_range_of_rank", name)
+    dup = frame.filter(pl.struct("_quarter", "Trust_code").is_duplicated())
+    if dup.height:
+        raise DuplicateRowError(name, f"duplicate row for {dup['Trust_code'][0]}",
+                                line=int(dup["_line"][1]), column="Trust_code",
+                                found=dup["Trust_code"][1],
+                                expected="one row per quarter and trust")  # fmt: skip
+    base = {"quarter": frame["_quarter"], "trust_code": frame["Trust_code"],
+            "trust_type": frame["_type"]}  # fmt: skip
+    parts = []
+    for mid, units, value, rk in (
+        (pack.summary["average_score"], "score", avg, None),
+        (pack.summary["adjusted_segment"], "segment", seg, rank),
+        (LIKELY_SCORE_LOW, "score", s_lo, None), (LIKELY_SCORE_HIGH, "score", s_hi, None),
+        (LIKELY_RANK_LOW, "rank", r_lo, None), (LIKELY_RANK_HIGH, "rank", r_hi, None),
+    ):  # fmt: skip
+        parts.append(pl.DataFrame({
+            **base, "metric_id": [mid] * frame.height, "units": [units] * frame.height,
+            "value": value, "rank": rk if rk is not None else [None] * frame.height,
+        }, schema=PUBLISHED_SCHEMA).filter(pl.col("value").is_not_null()))  # fmt: skip
+    pub = pl.concat(parts)
+    flags = pl.DataFrame({
+        "quarter": frame["_quarter"], "trust_code": frame["Trust_code"],
+        "financial_deficit": deficit == "Yes", "intensive_support": [None] * frame.height,
+    }, schema=FLAGS_SCHEMA)  # fmt: skip
+    return pl.DataFrame(schema=OBS_SCHEMA), pub, flags
+
+
+def read_bytes(raw: bytes, name: str, pack: Pack, *, quarter: str | None = None,
+               path: str | None = None) -> Publication:  # fmt: skip
+    """Read one NHS England NOF file from its bytes."""
+    text = _decode(raw, name)
+    frame, layout = _read_frame(text, name)
+    _check_codes(frame, name)
+    frame = frame.with_columns(
+        _quarters(frame, layout, pack, name, quarter).alias("_quarter"),
+        _trust_types(frame, pack, name).alias("_type"),
+    )
+    reader = _read_data if layout.startswith("data") else _read_league
+    obs, pub, flags = reader(frame, pack, name)
+    return Publication(
+        path=path or name, name=name, sha256=sha256_bytes(raw), layout=layout,
+        trusts=_trusts_table(frame, pack), observations=obs.cast(OBS_SCHEMA),  # type: ignore[arg-type]
+        flags=flags, published=pub.cast(PUBLISHED_SCHEMA),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def read_file(path: str | Path, pack: Pack, *, quarter: str | None = None) -> Publication:
+    """Read one NHS England NOF file (trust data or league table, any layout seen)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SchemaError(str(path), f"cannot read the file ({exc.strerror})") from None
+    return read_bytes(raw, str(path), pack, quarter=quarter, path=str(path))

@@ -21,9 +21,11 @@ from nhs_league.ingest.nhse_nof import (
 
 _TABLES = ("trusts", "observations", "flags", "published")
 _SCHEMAS = {
-    "trusts": TRUSTS_SCHEMA, "observations": OBS_SCHEMA, "flags": FLAGS_SCHEMA,
+    "trusts": TRUSTS_SCHEMA,
+    "observations": OBS_SCHEMA,
+    "flags": FLAGS_SCHEMA,
     "published": PUBLISHED_SCHEMA,
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,22 @@ class Dataset:
             theirs: pl.DataFrame = getattr(pub, name)
             if name == "flags" and pub.layout.startswith("league") and self.flags.height:
                 # A league-table file carries the deficit flag only; keep known support flags.
-                theirs = theirs.drop("intensive_support").join(
-                    self.flags.select("quarter", "trust_code", "intensive_support"),
-                    on=["quarter", "trust_code"], how="left",
-                ).select(list(FLAGS_SCHEMA))  # fmt: skip
+                theirs = (
+                    theirs.drop("intensive_support")
+                    .join(
+                        self.flags.select("quarter", "trust_code", "intensive_support"),
+                        on=["quarter", "trust_code"],
+                        how="left",
+                    )
+                    .select(list(FLAGS_SCHEMA))
+                )
             if name in ("observations", "published") and pub.layout.startswith("league"):
                 # A league file adds published results; it does not wipe the trust data's values.
-                keep = mine.join(theirs.select("quarter", "trust_code", "metric_id").unique(),
-                                 on=["quarter", "trust_code", "metric_id"], how="anti")
+                keep = mine.join(
+                    theirs.select("quarter", "trust_code", "metric_id").unique(),
+                    on=["quarter", "trust_code", "metric_id"],
+                    how="anti",
+                )
                 parts[name] = pl.concat([keep, theirs])
                 continue
             kept = mine.join(drop, on=["quarter", "trust_code"], how="anti")
@@ -81,9 +91,12 @@ class Dataset:
         """Only the rows of one quarter."""
         f = pl.col("quarter") == quarter
         return Dataset(
-            self.trusts.filter(f), self.observations.filter(f), self.flags.filter(f),
-            self.published.filter(f), self.sources,
-        )  # fmt: skip
+            self.trusts.filter(f),
+            self.observations.filter(f),
+            self.flags.filter(f),
+            self.published.filter(f),
+            self.sources,
+        )
 
     def loaded_types(self, quarter: str) -> set[str]:
         return set(self.trusts.filter(pl.col("quarter") == quarter)["trust_type"].to_list())

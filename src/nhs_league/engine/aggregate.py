@@ -8,9 +8,13 @@ import polars as pl
 from nhs_league.methods.pack import Pack
 
 ITEM_SCHEMA = {
-    "quarter": pl.String, "trust_code": pl.String, "item_id": pl.String, "domain": pl.String,
-    "score": pl.Float64, "members": pl.Int64,
-}  # fmt: skip
+    "quarter": pl.String,
+    "trust_code": pl.String,
+    "item_id": pl.String,
+    "domain": pl.String,
+    "score": pl.Float64,
+    "members": pl.Int64,
+}
 
 
 def round_half_up(x: np.ndarray | float, digits: int) -> np.ndarray:
@@ -42,12 +46,16 @@ def items(pack: Pack, scores: pl.DataFrame, quarter: str) -> pl.DataFrame:
     rounding = pack.rounding_for(quarter)
     s = scores.filter(pl.col("metric_id").is_in(item_ids) & pl.col("score").is_not_null())
     digits = pl.col("metric_id").replace_strict(rounding, default=None, return_dtype=pl.Int64)
-    s = s.with_columns(
-        pl.when(digits.is_not_null())
-        .then(round_expr(pl.col("score"), 2))  # every rule in the 2025/26 pack is 2 dp
-        .otherwise(pl.col("score"))
-        .alias("score")
-    ) if rounding else s
+    s = (
+        s.with_columns(
+            pl.when(digits.is_not_null())
+            .then(round_expr(pl.col("score"), 2))  # every rule in the 2025/26 pack is 2 dp
+            .otherwise(pl.col("score"))
+            .alias("score")
+        )
+        if rounding
+        else s
+    )
     if rounding and any(d != 2 for d in rounding.values()):  # pragma: no cover - guarded by pack
         raise ValueError("only 2-dp precision rules are supported")
     s = s.with_columns(
@@ -57,8 +65,9 @@ def items(pack: Pack, scores: pl.DataFrame, quarter: str) -> pl.DataFrame:
         pl.col("score").mean(), pl.len().cast(pl.Int64).alias("members")
     )
     dom = {**domain_of, **group_domain}
-    out = out.with_columns(pl.col("item_id").replace_strict(dom, return_dtype=pl.String)
-                           .alias("domain"))  # fmt: skip
+    out = out.with_columns(
+        pl.col("item_id").replace_strict(dom, return_dtype=pl.String).alias("domain")
+    )
     return out.select(list(ITEM_SCHEMA)).cast(ITEM_SCHEMA)  # type: ignore[arg-type]
 
 
@@ -74,9 +83,10 @@ def averages(pack: Pack, item_frame: pl.DataFrame) -> pl.DataFrame:
         if d.key not in wide.columns:
             wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(d.key))
     wide = wide.select(
-        "quarter", "trust_code",
+        "quarter",
+        "trust_code",
         *[round_expr(pl.col(d.key), digits).alias(f"domain_{d.key}") for d in pack.domains],
-    )  # fmt: skip
+    )
     return avg.with_columns(round_expr(pl.col("average_raw"), digits).alias("average_score")).join(
         wide, on=["quarter", "trust_code"], how="left"
     )

@@ -20,41 +20,67 @@ def pool_complete(metric: Metric, loaded: set[str]) -> bool:
     return set(metric.trust_types) <= loaded
 
 
-def _frame(metric: Metric, rows: pl.DataFrame, scored: sc.Scored, *, complete: bool,
-           basis: np.ndarray, note: np.ndarray) -> pl.DataFrame:  # fmt: skip
-    return pl.DataFrame({
-        "quarter": rows["quarter"], "trust_code": rows["trust_code"],
-        "trust_type": rows["trust_type"], "metric_id": [metric.score_id] * rows.height,
-        "value_id": [metric.id if metric.has_value else None] * rows.height,
-        "value": rows["value"] if metric.has_value else [None] * rows.height,
-        "units": rows["units"] if metric.has_value else ["score"] * rows.height,
-        "score": scored.score, "family": [metric.family] * rows.height,
-        "pool_size": [int(x) if x else None for x in scored.pool_size],
-        "position": [int(x) if x else None for x in scored.position],
-        "target_met": list(scored.target_met), "pool_complete": [complete] * rows.height,
-        "basis": list(basis), "note": list(note),
-    }, schema=sc.SCORE_SCHEMA)  # fmt: skip
+def _frame(
+    metric: Metric,
+    rows: pl.DataFrame,
+    scored: sc.Scored,
+    *,
+    complete: bool,
+    basis: np.ndarray,
+    note: np.ndarray,
+) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "quarter": rows["quarter"],
+            "trust_code": rows["trust_code"],
+            "trust_type": rows["trust_type"],
+            "metric_id": [metric.score_id] * rows.height,
+            "value_id": [metric.id if metric.has_value else None] * rows.height,
+            "value": rows["value"] if metric.has_value else [None] * rows.height,
+            "units": rows["units"] if metric.has_value else ["score"] * rows.height,
+            "score": scored.score,
+            "family": [metric.family] * rows.height,
+            "pool_size": [int(x) if x else None for x in scored.pool_size],
+            "position": [int(x) if x else None for x in scored.position],
+            "target_met": list(scored.target_met),
+            "pool_complete": [complete] * rows.height,
+            "basis": list(basis),
+            "note": list(note),
+            "file_rank": rows["rank"] if "rank" in rows.columns else [None] * rows.height,
+        },
+        schema=sc.SCORE_SCHEMA,
+    )
 
 
 def _ranked(metric: Metric, rows: pl.DataFrame) -> sc.Scored:
     value = rows["value"].to_numpy().astype(float)
     group = rows["trust_type"].to_numpy()
     rank = rows["rank"].fill_null(np.nan).to_numpy().astype(float)
-    is_count = (rows["units"] == metric.count_units).to_numpy() if metric.count_units else (
-        np.zeros(rows.height, dtype=bool))  # fmt: skip
+    is_count = (
+        (rows["units"] == metric.count_units).to_numpy()
+        if metric.count_units
+        else (np.zeros(rows.height, dtype=bool))
+    )
     return sc.score_ranked(metric, value, group, rank, is_count)
 
 
-def _fallback(metric: Metric, rows: pl.DataFrame, scored: sc.Scored, published: pl.DataFrame,
-              missing: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _fallback(
+    metric: Metric, rows: pl.DataFrame, scored: sc.Scored, published: pl.DataFrame, missing: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Reproduce mode, incomplete pool: replace the pool-dependent scores by NHS England's."""
     basis = np.full(rows.height, sc.PARTIAL_POOL, dtype=object)
     note = np.full(rows.height, f"pool incomplete: {missing} not loaded", dtype=object)
     needs = scored.pool_size > 0  # the trusts whose score depends on the ranked group
-    pub = rows.select("trust_code").join(
-        published.filter(pl.col("metric_id") == metric.score_id).select("trust_code", "value"),
-        on="trust_code", how="left",
-    )["value"].to_numpy().astype(float)  # fmt: skip
+    pub = (
+        rows.select("trust_code")
+        .join(
+            published.filter(pl.col("metric_id") == metric.score_id).select("trust_code", "value"),
+            on="trust_code",
+            how="left",
+        )["value"]
+        .to_numpy()
+        .astype(float)
+    )
     have = needs & ~np.isnan(pub)
     lo, span = sc.grid_of(metric)
     n = sc.grid_size(pub[have], lo, span, at_least=int(needs.sum()))
@@ -62,8 +88,9 @@ def _fallback(metric: Metric, rows: pl.DataFrame, scored: sc.Scored, published: 
         scored.score[have] = sc.snap(pub[have], lo, span, n)
         scored.pool_size[have] = n
         basis[have] = sc.PUBLISHED
-        note[have] = (f"pool incomplete ({missing} not loaded): NHS England's score on the grid "
-                      f"of {n} trusts")  # fmt: skip
+        note[have] = (
+            f"pool incomplete ({missing} not loaded): NHS England's score on the grid of {n} trusts"
+        )
     else:
         scored.score[have] = pub[have]
         basis[have] = sc.PUBLISHED_RAW
@@ -76,21 +103,37 @@ def _fallback(metric: Metric, rows: pl.DataFrame, scored: sc.Scored, published: 
     return basis, note
 
 
-def score_metric(metric: Metric, obs: pl.DataFrame, published: pl.DataFrame, loaded: set[str],
-                 mode: str, done: dict[str, pl.DataFrame]) -> pl.DataFrame | None:  # fmt: skip
+def score_metric(
+    metric: Metric,
+    obs: pl.DataFrame,
+    published: pl.DataFrame,
+    loaded: set[str],
+    mode: str,
+    done: dict[str, pl.DataFrame],
+) -> pl.DataFrame | None:
     """Scores of one metric for one quarter, or None when no loaded trust reports it."""
     if metric.family == "matrix":
         a, b = (done.get(i) for i in metric.inputs)
         if a is None or b is None:
             return None
         rows = a.select("quarter", "trust_code", "trust_type", pl.col("score").alias("_a")).join(
-            b.select("trust_code", pl.col("score").alias("_b")), on="trust_code", how="inner")
+            b.select("trust_code", pl.col("score").alias("_b")), on="trust_code", how="inner"
+        )
         score = sc.matrix_score(metric, rows["_a"].to_numpy(), rows["_b"].to_numpy())
-        scored = sc.Scored(score, np.zeros(rows.height), np.zeros(rows.height),
-                           np.full(rows.height, None, dtype=object))  # fmt: skip
-        return _frame(metric, rows, scored, complete=True,
-                      basis=np.full(rows.height, sc.COMPUTED, dtype=object),
-                      note=np.full(rows.height, None, dtype=object))  # fmt: skip
+        scored = sc.Scored(
+            score,
+            np.zeros(rows.height),
+            np.zeros(rows.height),
+            np.full(rows.height, None, dtype=object),
+        )
+        return _frame(
+            metric,
+            rows,
+            scored,
+            complete=True,
+            basis=np.full(rows.height, sc.COMPUTED, dtype=object),
+            note=np.full(rows.height, None, dtype=object),
+        )
     wanted = metric.id if metric.has_value else metric.score_id
     rows = obs.filter(pl.col("metric_id") == wanted).sort("trust_code")
     if rows.height == 0:
@@ -101,15 +144,28 @@ def score_metric(metric: Metric, obs: pl.DataFrame, published: pl.DataFrame, loa
         score = value if metric.family == "input" else sc.band_score(metric, value)
         scored = sc.Scored(score, np.zeros(rows.height), np.zeros(rows.height), none.copy())
         basis = sc.INPUT if metric.family == "input" else sc.COMPUTED
-        return _frame(metric, rows, scored, complete=True,
-                      basis=np.full(rows.height, basis, dtype=object), note=none)  # fmt: skip
+        return _frame(
+            metric,
+            rows,
+            scored,
+            complete=True,
+            basis=np.full(rows.height, basis, dtype=object),
+            note=none,
+        )
     complete = pool_complete(metric, loaded)
     if metric.pool == "within-type":
         parts = []
         for _, sub in rows.group_by("trust_type", maintain_order=True):
-            parts.append(_frame(metric, sub, _ranked(metric, sub), complete=True,
-                                basis=np.full(sub.height, sc.COMPUTED, dtype=object),
-                                note=np.full(sub.height, None, dtype=object)))  # fmt: skip
+            parts.append(
+                _frame(
+                    metric,
+                    sub,
+                    _ranked(metric, sub),
+                    complete=True,
+                    basis=np.full(sub.height, sc.COMPUTED, dtype=object),
+                    note=np.full(sub.height, None, dtype=object),
+                )
+            )
         return pl.concat(parts)
     scored = _ranked(metric, rows)
     if complete:
@@ -120,14 +176,17 @@ def score_metric(metric: Metric, obs: pl.DataFrame, published: pl.DataFrame, loa
         basis, note = _fallback(metric, rows, scored, published, missing)
     else:
         basis = np.where(scored.pool_size > 0, sc.PARTIAL_POOL, sc.COMPUTED).astype(object)
-        note = np.where(scored.pool_size > 0,
-                        f"pool incomplete: {missing} not loaded; ranked among loaded trusts only",
-                        None).astype(object)  # fmt: skip
+        note = np.where(
+            scored.pool_size > 0,
+            f"pool incomplete: {missing} not loaded; ranked among loaded trusts only",
+            None,
+        ).astype(object)
     return _frame(metric, rows, scored, complete=False, basis=basis, note=note)
 
 
-def score_quarter(pack: Pack, obs: pl.DataFrame, published: pl.DataFrame, loaded: set[str],
-                  mode: str) -> pl.DataFrame:  # fmt: skip
+def score_quarter(
+    pack: Pack, obs: pl.DataFrame, published: pl.DataFrame, loaded: set[str], mode: str
+) -> pl.DataFrame:
     """Every metric score of one quarter (``obs`` and ``published`` hold that quarter only)."""
     done: dict[str, pl.DataFrame] = {}
     for metric in pack.metrics:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
 from nhs_league.dataset import Dataset
@@ -46,8 +45,9 @@ class Assessment:
         )
 
 
-def _cut_points(pack: Pack, mode: str, table: pl.DataFrame, published: pl.DataFrame
-                ) -> tuple[segments.CutPoints, list[str]]:  # fmt: skip
+def _cut_points(
+    pack: Pack, mode: str, table: pl.DataFrame, published: pl.DataFrame
+) -> tuple[segments.CutPoints, list[str]]:
     seg = pack.segmentation
     method = seg.method if mode == metrics.STRICT else seg.reproduce_method
     notes: list[str] = []
@@ -55,17 +55,20 @@ def _cut_points(pack: Pack, mode: str, table: pl.DataFrame, published: pl.DataFr
         return segments.fixed(pack), notes
     if method == "implied":
         pub = published.filter(
-            pl.col("metric_id").is_in([pack.summary["average_score"],
-                                       pack.summary["unadjusted_segment"]])
-        ).pivot(on="metric_id", index="trust_code", values="value")  # fmt: skip
+            pl.col("metric_id").is_in(
+                [pack.summary["average_score"], pack.summary["unadjusted_segment"]]
+            )
+        ).pivot(on="metric_id", index="trust_code", values="value")
         a, s = pack.summary["average_score"], pack.summary["unadjusted_segment"]
         if a in pub.columns and s in pub.columns:
             pub = pub.drop_nulls([a, s])
             cuts = segments.implied(pub[a].to_numpy(), pub[s].to_numpy())
             if cuts is not None:
                 return cuts, notes
-        notes.append("cut-points: the published segments do not imply cut-points "
-                     "(a segment is empty or not published); used national quartiles instead")  # fmt: skip
+        notes.append(
+            "cut-points: the published segments do not imply cut-points "
+            "(a segment is empty or not published); used national quartiles instead"
+        )
     avgs = table["average_score"].drop_nulls().to_numpy()
     return segments.quartiles(avgs, seg.percentile_method), notes
 
@@ -80,8 +83,14 @@ def latest_quarter(data: Dataset, trust_type: str | None = None) -> str:
     return quarters[-1]
 
 
-def assess(data: Dataset, pack: Pack, *, quarter: str | None = None, mode: str = "reproduce",
-           flags: pl.DataFrame | None = None) -> Assessment:  # fmt: skip
+def assess(
+    data: Dataset,
+    pack: Pack,
+    *,
+    quarter: str | None = None,
+    mode: str = "reproduce",
+    flags: pl.DataFrame | None = None,
+) -> Assessment:
     """Recompute one quarter (default: the latest loaded) from the dataset's values and flags.
 
     ``mode`` is ``strict`` (everything from values; national quartiles of the loaded trusts) or
@@ -99,23 +108,30 @@ def assess(data: Dataset, pack: Pack, *, quarter: str | None = None, mode: str =
     item_frame = aggregate.items(pack, scores, quarter)
     avgs = aggregate.averages(pack, item_frame)
     fl = flags if flags is not None else q.flags
-    table = (
-        q.trusts.join(avgs.drop("quarter"), on="trust_code", how="inner")
-        .join(fl.drop("quarter"), on="trust_code", how="left")
-    )  # fmt: skip
+    table = q.trusts.join(avgs.drop("quarter"), on="trust_code", how="inner").join(
+        fl.drop("quarter"), on="trust_code", how="left"
+    )
     cuts, notes = _cut_points(pack, mode, table, q.published)
     table = segments.apply_segments(pack, table, cuts)
     table = ranking.score_rank(ranking.league_rank(table, pack.ranking_digits))
     fb = scores.filter(~pl.col("basis").is_in([COMPUTED, INPUT]))
-    for row in fb.group_by("metric_id", "basis").agg(pl.len(), pl.col("note").first()).sort(
-        "metric_id", "basis"
-    ).iter_rows(named=True):
+    for row in (
+        fb.group_by("metric_id", "basis")
+        .agg(pl.len(), pl.col("note").first())
+        .sort("metric_id", "basis")
+        .iter_rows(named=True)
+    ):
         notes.append(f"{row['metric_id']}: {row['len']} scores {row['basis']} ({row['note']})")
     return Assessment(
-        quarter=quarter, mode=mode, pack_id=pack.id, pack_version=pack.version,
-        loaded_types=tuple(sorted(loaded)), metric_scores=scores, items=item_frame,
-        table=table.sort("trust_type", "league_rank", "trust_code"), cut_points=cuts,
-        notes=tuple(notes), sources=data.sources,
-    )  # fmt: skip
-
-
+        quarter=quarter,
+        mode=mode,
+        pack_id=pack.id,
+        pack_version=pack.version,
+        loaded_types=tuple(sorted(loaded)),
+        metric_scores=scores,
+        items=item_frame,
+        table=table.sort("trust_type", "league_rank", "trust_code"),
+        cut_points=cuts,
+        notes=tuple(notes),
+        sources=data.sources,
+    )

@@ -8,8 +8,9 @@ import polars as pl
 def league_rank(frame: pl.DataFrame, digits: int = 2) -> pl.DataFrame:
     """Aggregated metric ranking within each trust type: adjusted segment, then the 2-dp average;
     equal pairs share a rank and the next rank skips (1, 2, 2, 4)."""
-    key = pl.col("adjusted_segment") * 10**(digits + 2) + (
-        pl.col("average_score") * 10**digits).round(0).cast(pl.Int64)  # fmt: skip
+    key = pl.col("adjusted_segment") * 10 ** (digits + 2) + (
+        pl.col("average_score") * 10**digits
+    ).round(0).cast(pl.Int64)
     return frame.with_columns(
         key.rank(method="min").over("trust_type").cast(pl.Int64).alias("league_rank"),
         pl.len().over("trust_type").cast(pl.Int64).alias("league_size"),
@@ -19,6 +20,9 @@ def league_rank(frame: pl.DataFrame, digits: int = 2) -> pl.DataFrame:
 def score_rank(frame: pl.DataFrame) -> pl.DataFrame:
     """Rank on the average score alone, within trust type (the Rank of OF5002)."""
     return frame.with_columns(
-        pl.col("average_score").rank(method="min").over("trust_type").cast(pl.Int64)
+        pl.col("average_score")
+        .rank(method="min")
+        .over("trust_type")
+        .cast(pl.Int64)
         .alias("score_rank")
-    )  # fmt: skip
+    )

@@ -15,12 +15,23 @@ import polars as pl
 from nhs_league.methods.pack import Metric
 
 SCORE_SCHEMA = {
-    "quarter": pl.String, "trust_code": pl.String, "trust_type": pl.String,
-    "metric_id": pl.String, "value_id": pl.String, "value": pl.Float64, "units": pl.String,
-    "score": pl.Float64, "family": pl.String, "pool_size": pl.Int64, "position": pl.Int64,
-    "target_met": pl.Boolean, "pool_complete": pl.Boolean, "basis": pl.String,
+    "quarter": pl.String,
+    "trust_code": pl.String,
+    "trust_type": pl.String,
+    "metric_id": pl.String,
+    "value_id": pl.String,
+    "value": pl.Float64,
+    "units": pl.String,
+    "score": pl.Float64,
+    "family": pl.String,
+    "pool_size": pl.Int64,
+    "position": pl.Int64,
+    "target_met": pl.Boolean,
+    "pool_complete": pl.Boolean,
+    "basis": pl.String,
     "note": pl.String,
-}  # fmt: skip
+    "file_rank": pl.Float64,
+}
 
 # basis: how a score was obtained.
 COMPUTED = "computed"  # from the value, against a complete pool
@@ -69,8 +80,9 @@ def _met(metric: Metric, value: np.ndarray) -> np.ndarray:
     return value >= metric.target if metric.higher_is_better else value <= metric.target
 
 
-def score_ranked(metric: Metric, value: np.ndarray, group: np.ndarray, rank: np.ndarray,
-                 is_count: np.ndarray) -> Scored:  # fmt: skip
+def score_ranked(
+    metric: Metric, value: np.ndarray, group: np.ndarray, rank: np.ndarray, is_count: np.ndarray
+) -> Scored:
     """Score one pool of a ranked family (continuous, target, standard)."""
     n = len(value)
     score = np.zeros(n)
@@ -117,8 +129,14 @@ def matrix_score(metric: Metric, row: np.ndarray, col: np.ndarray) -> np.ndarray
     return table[row.astype(int) - 1, col.astype(int) - 1]
 
 
-def grid_size(scores: np.ndarray, lo: float, span: float, at_least: int,
-              tolerance: float = 0.005, limit: int = 1000) -> int | None:  # fmt: skip
+def grid_size(
+    scores: np.ndarray,
+    lo: float,
+    span: float,
+    at_least: int,
+    tolerance: float = 0.005,
+    limit: int = 1000,
+) -> int | None:
     """The smallest pool size N >= ``at_least`` whose grid ``lo + span·k/(N−1)`` holds every
     published (rounded) score to within ``tolerance`` (spec §6)."""
     if scores.size == 0:

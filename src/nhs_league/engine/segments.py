@@ -22,8 +22,11 @@ class CutPoints:
 def quartiles(averages: np.ndarray, method: str = "linear") -> CutPoints:
     """National quartiles of the 2-dp averages (spec §4: [fits] linear interpolation)."""
     q = np.percentile(averages, [25, 50, 75], method=method)  # type: ignore[call-overload]
-    return CutPoints((float(q[0]), float(q[1]), float(q[2])), "national-quartiles",
-                     f"quartiles of {len(averages)} loaded trusts' averages")  # fmt: skip
+    return CutPoints(
+        (float(q[0]), float(q[1]), float(q[2])),
+        "national-quartiles",
+        f"quartiles of {len(averages)} loaded trusts' averages",
+    )
 
 
 def implied(averages: np.ndarray, segments: np.ndarray) -> CutPoints | None:
@@ -36,8 +39,9 @@ def implied(averages: np.ndarray, segments: np.ndarray) -> CutPoints | None:
         if upper.size == 0 or lower.size == 0 or upper.max() >= lower.min():
             return None
         cuts.append((float(upper.max()) + float(lower.min())) / 2)
-    return CutPoints((cuts[0], cuts[1], cuts[2]), "implied",
-                     "midpoints of the gaps between published segments")  # fmt: skip
+    return CutPoints(
+        (cuts[0], cuts[1], cuts[2]), "implied", "midpoints of the gaps between published segments"
+    )
 
 
 def fixed(pack: Pack) -> CutPoints:
@@ -48,7 +52,7 @@ def fixed(pack: Pack) -> CutPoints:
 def segment_of(average: pl.Expr, cuts: CutPoints, on_cut_point: str = "better") -> pl.Expr:
     """1 + the number of cut-points the average is past (spec §4)."""
     past = [(average > c) if on_cut_point == "better" else (average >= c) for c in cuts.values]
-    return (1 + past[0].cast(pl.Int64) + past[1].cast(pl.Int64) + past[2].cast(pl.Int64))
+    return 1 + past[0].cast(pl.Int64) + past[1].cast(pl.Int64) + past[2].cast(pl.Int64)
 
 
 def apply_segments(pack: Pack, frame: pl.DataFrame, cuts: CutPoints) -> pl.DataFrame:
@@ -58,14 +62,18 @@ def apply_segments(pack: Pack, frame: pl.DataFrame, cuts: CutPoints) -> pl.DataF
     """
     unadj = segment_of(pl.col("average_score"), cuts, pack.segmentation.on_cut_point)
     best = pack.override_best_segment
-    return frame.with_columns(unadj.alias("unadjusted_segment")).with_columns(
-        pl.when(pl.col("financial_deficit").fill_null(False))
-        .then(pl.max_horizontal(pl.col("unadjusted_segment"), pl.lit(best)))
-        .otherwise(pl.col("unadjusted_segment"))
-        .alias("adjusted_segment")
-    ).with_columns(
-        pl.when(pl.col("intensive_support").fill_null(False))
-        .then(pl.lit(pack.segment5, dtype=pl.Int64))
-        .otherwise(pl.col("adjusted_segment"))
-        .alias("final_segment")
+    return (
+        frame.with_columns(unadj.alias("unadjusted_segment"))
+        .with_columns(
+            pl.when(pl.col("financial_deficit").fill_null(False))
+            .then(pl.max_horizontal(pl.col("unadjusted_segment"), pl.lit(best)))
+            .otherwise(pl.col("unadjusted_segment"))
+            .alias("adjusted_segment")
+        )
+        .with_columns(
+            pl.when(pl.col("intensive_support").fill_null(False))
+            .then(pl.lit(pack.segment5, dtype=pl.Int64))
+            .otherwise(pl.col("adjusted_segment"))
+            .alias("final_segment")
+        )
     )

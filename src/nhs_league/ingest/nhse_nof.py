@@ -30,14 +30,31 @@ from nhs_league.errors import (
 from nhs_league.methods.pack import Pack
 
 _DATA_COLUMNS = [
-    "Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name", "Domain", "Sub-domain",
-    "Metric_ID", "Metric_description", "Reporting_date", "Units", "Value", "Median_value",
-    "Lower_quartile", "Upper_quartile", "Rank",
-]  # fmt: skip
+    "Region",
+    "Trust_type",
+    "Trust_subtype",
+    "Trust_code",
+    "Trust_name",
+    "Domain",
+    "Sub-domain",
+    "Metric_ID",
+    "Metric_description",
+    "Reporting_date",
+    "Units",
+    "Value",
+    "Median_value",
+    "Lower_quartile",
+    "Upper_quartile",
+    "Rank",
+]
 _LEAGUE_TAIL = [
-    "Average_score", "Likely_range_of_average_score", "Segment", "Trust_in_financial_deficit",
-    "Rank", "Likely_range_of_rank",
-]  # fmt: skip
+    "Average_score",
+    "Likely_range_of_average_score",
+    "Segment",
+    "Trust_in_financial_deficit",
+    "Rank",
+    "Likely_range_of_rank",
+]
 _ORG = ["Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name"]
 LAYOUTS: dict[str, list[str]] = {
     "data-16": _DATA_COLUMNS,
@@ -49,22 +66,39 @@ QUARTER_RE = re.compile(r"^Q[1-4] \d{4}/\d{2}$")
 _RANGE_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+to\s+(-?\d+(?:\.\d+)?)\s*$")
 
 TRUSTS_SCHEMA = {
-    "quarter": pl.String, "trust_code": pl.String, "trust_name": pl.String,
-    "trust_type": pl.String, "subtype": pl.String, "region": pl.String,
-}  # fmt: skip
+    "quarter": pl.String,
+    "trust_code": pl.String,
+    "trust_name": pl.String,
+    "trust_type": pl.String,
+    "subtype": pl.String,
+    "region": pl.String,
+}
 OBS_SCHEMA = {
-    "quarter": pl.String, "trust_code": pl.String, "trust_type": pl.String,
-    "metric_id": pl.String, "units": pl.String, "value": pl.Float64, "rank": pl.Float64,
-    "reporting_date": pl.String, "line": pl.Int64,
-}  # fmt: skip
+    "quarter": pl.String,
+    "trust_code": pl.String,
+    "trust_type": pl.String,
+    "metric_id": pl.String,
+    "units": pl.String,
+    "value": pl.Float64,
+    "rank": pl.Float64,
+    "reporting_date": pl.String,
+    "line": pl.Int64,
+}
 FLAGS_SCHEMA = {
-    "quarter": pl.String, "trust_code": pl.String,
-    "financial_deficit": pl.Boolean, "intensive_support": pl.Boolean,
-}  # fmt: skip
+    "quarter": pl.String,
+    "trust_code": pl.String,
+    "financial_deficit": pl.Boolean,
+    "intensive_support": pl.Boolean,
+}
 PUBLISHED_SCHEMA = {
-    "quarter": pl.String, "trust_code": pl.String, "trust_type": pl.String,
-    "metric_id": pl.String, "units": pl.String, "value": pl.Float64, "rank": pl.Float64,
-}  # fmt: skip
+    "quarter": pl.String,
+    "trust_code": pl.String,
+    "trust_type": pl.String,
+    "metric_id": pl.String,
+    "units": pl.String,
+    "value": pl.Float64,
+    "rank": pl.Float64,
+}
 
 # Quantities of the league-table layout that have no Metric_ID of their own.
 LIKELY_SCORE_LOW = "likely_score_low"
@@ -104,9 +138,12 @@ def _decode(raw: bytes, name: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SchemaError(
-            name, "the file is not UTF-8 text", line=line,
-            found=raw[exc.start : exc.start + 4], expected="a UTF-8 CSV file (with or without BOM)",
-        ) from None  # fmt: skip
+            name,
+            "the file is not UTF-8 text",
+            line=line,
+            found=raw[exc.start : exc.start + 4],
+            expected="a UTF-8 CSV file (with or without BOM)",
+        ) from None
 
 
 def _layout(header: list[str], name: str) -> str:
@@ -126,14 +163,31 @@ def _layout(header: list[str], name: str) -> str:
             problem = f"column {col!r} is missing"
             if found:
                 problem = f"column {col!r} is missing (is {found!r} a misspelling?)"
-            raise SchemaError(name, problem, line=1, column=col, found=found,
-                              expected="the columns " + ",".join(expected))  # fmt: skip
+            raise SchemaError(
+                name,
+                problem,
+                line=1,
+                column=col,
+                found=found,
+                expected="the columns " + ",".join(expected),
+            )
     for col in header:
         if col not in expected:
-            raise SchemaError(name, f"unexpected column {col!r}", line=1, column=col,
-                              found=col, expected="the columns " + ",".join(expected))  # fmt: skip
-    raise SchemaError(name, "columns are out of order", line=1, found=",".join(header),
-                      expected=",".join(expected))  # fmt: skip
+            raise SchemaError(
+                name,
+                f"unexpected column {col!r}",
+                line=1,
+                column=col,
+                found=col,
+                expected="the columns " + ",".join(expected),
+            )
+    raise SchemaError(
+        name,
+        "columns are out of order",
+        line=1,
+        found=",".join(header),
+        expected=",".join(expected),
+    )
 
 
 def _read_frame(text: str, name: str) -> tuple[pl.DataFrame, str]:
@@ -145,8 +199,9 @@ def _read_frame(text: str, name: str) -> tuple[pl.DataFrame, str]:
     except pl.exceptions.PolarsError as exc:
         raise SchemaError(name, f"not a well-formed CSV file ({exc})".splitlines()[0]) from None
     if frame.height == 0:
-        raise SchemaError(name, "the file has a header but no rows", line=2,
-                          expected="at least one data row")  # fmt: skip
+        raise SchemaError(
+            name, "the file has a header but no rows", line=2, expected="at least one data row"
+        )
     frame = frame.rename({c: c.strip() for c in frame.columns})
     frame = frame.with_columns(
         pl.col(pl.String).str.strip_chars(),
@@ -163,9 +218,14 @@ def _numbers(frame: pl.DataFrame, column: str, name: str, *, required: bool) -> 
         bad = bad | raw.is_null()
     if bad.any():
         i = int(bad.arg_true()[0])
-        raise ValueFormatError(name, "not a number", line=int(frame["_line"][i]), column=column,
-                               found=raw[i] if raw[i] is not None else "",
-                               expected="a number such as 16.0")  # fmt: skip
+        raise ValueFormatError(
+            name,
+            "not a number",
+            line=int(frame["_line"][i]),
+            column=column,
+            found=raw[i] if raw[i] is not None else "",
+            expected="a number such as 16.0",
+        )
     return parsed
 
 
@@ -177,28 +237,40 @@ def _trust_types(frame: pl.DataFrame, pack: Pack, name: str) -> pl.Series:
         if canonical is None:
             i = int((frame["Trust_type"].is_null() | (frame["Trust_type"] == s)).arg_true()[0])
             allowed = sorted({a for al in pack.trust_types.values() for a in al})
-            raise ValueFormatError(name, "unknown trust type", line=int(frame["_line"][i]),
-                                   column="Trust_type", found=s or "",
-                                   expected="one of " + ", ".join(allowed))  # fmt: skip
+            raise ValueFormatError(
+                name,
+                "unknown trust type",
+                line=int(frame["_line"][i]),
+                column="Trust_type",
+                found=s or "",
+                expected="one of " + ", ".join(allowed),
+            )
         mapping[s] = canonical
     return frame["Trust_type"].replace_strict(mapping, return_dtype=pl.String)
 
 
-def _quarters(frame: pl.DataFrame, layout: str, pack: Pack, name: str, quarter: str | None
-              ) -> pl.Series:  # fmt: skip
+def _quarters(
+    frame: pl.DataFrame, layout: str, pack: Pack, name: str, quarter: str | None
+) -> pl.Series:
     if "Quarter" in frame.columns:
         q = frame["Quarter"]
         bad = q.is_null() | ~q.str.contains(QUARTER_RE.pattern).fill_null(False)
         if bad.any():
             i = int(bad.arg_true()[0])
-            raise ValueFormatError(name, "not a quarter", line=int(frame["_line"][i]),
-                                   column="Quarter", found=q[i] or "",
-                                   expected='a quarter such as "Q1 2025/26"')  # fmt: skip
+            raise ValueFormatError(
+                name,
+                "not a quarter",
+                line=int(frame["_line"][i]),
+                column="Quarter",
+                found=q[i] or "",
+                expected='a quarter such as "Q1 2025/26"',
+            )
         return q
     if quarter is not None:
         if not QUARTER_RE.match(quarter):
-            raise ValueFormatError(name, "not a quarter", found=quarter,
-                                   expected='a quarter such as "Q1 2025/26"')  # fmt: skip
+            raise ValueFormatError(
+                name, "not a quarter", found=quarter, expected='a quarter such as "Q1 2025/26"'
+            )
         return pl.Series("Quarter", [quarter] * frame.height)
     dates = frame["Reporting_date"]
     if layout == "data-16":
@@ -206,32 +278,45 @@ def _quarters(frame: pl.DataFrame, layout: str, pack: Pack, name: str, quarter: 
     found = sorted({d for d in dates.drop_nulls().to_list() if QUARTER_RE.match(d)})
     if len(found) != 1:
         raise SchemaError(
-            name, "cannot tell which quarter the file is for", column="Reporting_date",
+            name,
+            "cannot tell which quarter the file is for",
+            column="Reporting_date",
             found=", ".join(found) or None,
             expected='one quarter such as "Q1 2025/26" in the summary rows, or pass the quarter',
-        )  # fmt: skip
+        )
     return pl.Series("Quarter", [found[0]] * frame.height)
 
 
 def _trusts_table(frame: pl.DataFrame, pack: Pack) -> pl.DataFrame:
     region = frame["Region"].replace(pack.region_aliases)
     return (
-        pl.DataFrame({
-            "quarter": frame["_quarter"], "trust_code": frame["Trust_code"],
-            "trust_name": frame["Trust_name"], "trust_type": frame["_type"],
-            "subtype": frame["Trust_subtype"], "region": region,
-        })
+        pl.DataFrame(
+            {
+                "quarter": frame["_quarter"],
+                "trust_code": frame["Trust_code"],
+                "trust_name": frame["Trust_name"],
+                "trust_type": frame["_type"],
+                "subtype": frame["Trust_subtype"],
+                "region": region,
+            }
+        )
         .unique(subset=["quarter", "trust_code"], keep="first", maintain_order=True)
         .cast(TRUSTS_SCHEMA)  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
 
 
 def _check_codes(frame: pl.DataFrame, name: str) -> None:
     bad = frame["Trust_code"].is_null()
     if bad.any():
         i = int(bad.arg_true()[0])
-        raise ValueFormatError(name, "empty trust code", line=int(frame["_line"][i]),
-                               column="Trust_code", found="", expected="an ODS code such as RBS")
+        raise ValueFormatError(
+            name,
+            "empty trust code",
+            line=int(frame["_line"][i]),
+            column="Trust_code",
+            found="",
+            expected="an ODS code such as RBS",
+        )
 
 
 def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame, ...]:
@@ -254,43 +339,64 @@ def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame
         else:
             i = int((ids.is_null() | (ids == mid)).arg_true()[0])
             allowed = sorted({m.id for m in pack.metrics} | {m.score_id for m in pack.metrics})
-            raise UnknownMetric(name, "unknown Metric_ID", line=int(frame["_line"][i]),
-                                column="Metric_ID", found=mid or "",
-                                expected="a metric of the method pack " + pack.id
-                                + " (" + ", ".join(allowed[:6]) + ", ...), a domain or a summary id")  # fmt: skip
+            raise UnknownMetric(
+                name,
+                "unknown Metric_ID",
+                line=int(frame["_line"][i]),
+                column="Metric_ID",
+                found=mid or "",
+                expected="a metric of the method pack "
+                + pack.id
+                + " ("
+                + ", ".join(allowed[:6])
+                + ", ...), a domain or a summary id",
+            )
     # A metric must apply to the trust type it is reported for.
     for (mid, ttype), sub in frame.group_by(["Metric_ID", "_type"], maintain_order=True):
         if pack.has_metric(str(mid)) and ttype not in pack.metric(str(mid)).trust_types:
             raise MetricNotApplicable(
-                name, f"metric {mid} does not apply to {ttype} trusts",
-                line=int(sub["_line"][0]), column="Metric_ID", found=mid,
+                name,
+                f"metric {mid} does not apply to {ttype} trusts",
+                line=int(sub["_line"][0]),
+                column="Metric_ID",
+                found=mid,
                 expected="a trust type in " + ", ".join(pack.metric(str(mid)).trust_types),
-            )  # fmt: skip
+            )
     # One row per (quarter, trust, metric, units).
     keys = ["_quarter", "Trust_code", "Metric_ID", "_units"]
-    dup = frame.select(keys + ["_line"]).filter(pl.struct(keys).is_duplicated())
+    dup = frame.select([*keys, "_line"]).filter(pl.struct(keys).is_duplicated())
     if dup.height:
         first, second = dup.row(0, named=True), dup.row(1, named=True)
         raise DuplicateRowError(
-            name, f"duplicate row for {first['_quarter']}, {first['Trust_code']}, "
+            name,
+            f"duplicate row for {first['_quarter']}, {first['Trust_code']}, "
             f"{first['Metric_ID']} ({first['_units']}); first seen on line {first['_line']}",
-            line=int(second["_line"]), column="Metric_ID", found=second["Metric_ID"],
+            line=int(second["_line"]),
+            column="Metric_ID",
+            found=second["Metric_ID"],
             expected="one row per quarter, trust, metric and units",
-        )  # fmt: skip
+        )
     frame = frame.with_columns(pl.col("Metric_ID").replace_strict(role).alias("_role"))
     obs = frame.filter(pl.col("_role") == "observation").select(
-        pl.col("_quarter").alias("quarter"), pl.col("Trust_code").alias("trust_code"),
-        pl.col("_type").alias("trust_type"), pl.col("Metric_ID").alias("metric_id"),
-        pl.col("_units").alias("units"), pl.col("_value").alias("value"),
-        pl.col("_rank").alias("rank"), pl.col("Reporting_date").alias("reporting_date"),
-        pl.col("_line").alias("line"),
-    )  # fmt: skip
-    pub = frame.filter(pl.col("_role") == "published").select(
-        pl.col("_quarter").alias("quarter"), pl.col("Trust_code").alias("trust_code"),
-        pl.col("_type").alias("trust_type"), pl.col("Metric_ID").alias("metric_id"),
-        pl.col("_units").alias("units"), pl.col("_value").alias("value"),
+        pl.col("_quarter").alias("quarter"),
+        pl.col("Trust_code").alias("trust_code"),
+        pl.col("_type").alias("trust_type"),
+        pl.col("Metric_ID").alias("metric_id"),
+        pl.col("_units").alias("units"),
+        pl.col("_value").alias("value"),
         pl.col("_rank").alias("rank"),
-    )  # fmt: skip
+        pl.col("Reporting_date").alias("reporting_date"),
+        pl.col("_line").alias("line"),
+    )
+    pub = frame.filter(pl.col("_role") == "published").select(
+        pl.col("_quarter").alias("quarter"),
+        pl.col("Trust_code").alias("trust_code"),
+        pl.col("_type").alias("trust_type"),
+        pl.col("Metric_ID").alias("metric_id"),
+        pl.col("_units").alias("units"),
+        pl.col("_value").alias("value"),
+        pl.col("_rank").alias("rank"),
+    )
     flags = _flags_from_summary(frame, pack, name)
     return obs, pub, flags
 
@@ -300,10 +406,17 @@ def _flag_values(frame: pl.DataFrame, metric_id: str, name: str) -> pl.DataFrame
     bad = ~rows["_value"].is_in([0.0, 1.0])
     if bad.any():
         i = int(bad.arg_true()[0])
-        raise ValueFormatError(name, f"{metric_id} is a flag", line=int(rows["_line"][i]),
-                               column="Value", found=rows["Value"][i], expected="0 or 1")
+        raise ValueFormatError(
+            name,
+            f"{metric_id} is a flag",
+            line=int(rows["_line"][i]),
+            column="Value",
+            found=rows["Value"][i],
+            expected="0 or 1",
+        )
     return rows.select(
-        pl.col("_quarter").alias("quarter"), pl.col("Trust_code").alias("trust_code"),
+        pl.col("_quarter").alias("quarter"),
+        pl.col("Trust_code").alias("trust_code"),
         (pl.col("_value") == 1.0).alias(metric_id),
     )
 
@@ -331,8 +444,14 @@ def _range(frame: pl.DataFrame, column: str, name: str) -> tuple[pl.Series, pl.S
             continue
         m = _RANGE_RE.match(cell)
         if not m:
-            raise ValueFormatError(name, "not a range", line=int(frame["_line"][i]),
-                                   column=column, found=cell, expected='a range such as "6 to 49"')
+            raise ValueFormatError(
+                name,
+                "not a range",
+                line=int(frame["_line"][i]),
+                column=column,
+                found=cell,
+                expected='a range such as "6 to 49"',
+            )
         lows.append(float(m.group(1)))
         highs.append(float(m.group(2)))
     return pl.Series(lows, dtype=pl.Float64), pl.Series(highs, dtype=pl.Float64)
@@ -346,40 +465,68 @@ def _read_league(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFra
     bad = ~deficit.is_in(["Yes", "No"]).fill_null(False)
     if bad.any():
         i = int(bad.arg_true()[0])
-        raise ValueFormatError(name, "not a yes/no flag", line=int(frame["_line"][i]),
-                               column="Trust_in_financial_deficit", found=deficit[i] or "",
-                               expected="Yes or No")  # fmt: skip
+        raise ValueFormatError(
+            name,
+            "not a yes/no flag",
+            line=int(frame["_line"][i]),
+            column="Trust_in_financial_deficit",
+            found=deficit[i] or "",
+            expected="Yes or No",
+        )
     s_lo, s_hi = _range(frame, "Likely_range_of_average_score", name)
     r_lo, r_hi = _range(frame, "Likely_range_of_rank", name)
     dup = frame.filter(pl.struct("_quarter", "Trust_code").is_duplicated())
     if dup.height:
-        raise DuplicateRowError(name, f"duplicate row for {dup['Trust_code'][0]}",
-                                line=int(dup["_line"][1]), column="Trust_code",
-                                found=dup["Trust_code"][1],
-                                expected="one row per quarter and trust")  # fmt: skip
-    base = {"quarter": frame["_quarter"], "trust_code": frame["Trust_code"],
-            "trust_type": frame["_type"]}  # fmt: skip
+        raise DuplicateRowError(
+            name,
+            f"duplicate row for {dup['Trust_code'][0]}",
+            line=int(dup["_line"][1]),
+            column="Trust_code",
+            found=dup["Trust_code"][1],
+            expected="one row per quarter and trust",
+        )
+    base = {
+        "quarter": frame["_quarter"],
+        "trust_code": frame["Trust_code"],
+        "trust_type": frame["_type"],
+    }
     parts = []
     for mid, units, value, rk in (
         (pack.summary["average_score"], "score", avg, None),
         (pack.summary["adjusted_segment"], "segment", seg, rank),
-        (LIKELY_SCORE_LOW, "score", s_lo, None), (LIKELY_SCORE_HIGH, "score", s_hi, None),
-        (LIKELY_RANK_LOW, "rank", r_lo, None), (LIKELY_RANK_HIGH, "rank", r_hi, None),
-    ):  # fmt: skip
-        parts.append(pl.DataFrame({
-            **base, "metric_id": [mid] * frame.height, "units": [units] * frame.height,
-            "value": value, "rank": rk if rk is not None else [None] * frame.height,
-        }, schema=PUBLISHED_SCHEMA).filter(pl.col("value").is_not_null()))  # fmt: skip
+        (LIKELY_SCORE_LOW, "score", s_lo, None),
+        (LIKELY_SCORE_HIGH, "score", s_hi, None),
+        (LIKELY_RANK_LOW, "rank", r_lo, None),
+        (LIKELY_RANK_HIGH, "rank", r_hi, None),
+    ):
+        parts.append(
+            pl.DataFrame(
+                {
+                    **base,
+                    "metric_id": [mid] * frame.height,
+                    "units": [units] * frame.height,
+                    "value": value,
+                    "rank": rk if rk is not None else [None] * frame.height,
+                },
+                schema=PUBLISHED_SCHEMA,
+            ).filter(pl.col("value").is_not_null())
+        )
     pub = pl.concat(parts)
-    flags = pl.DataFrame({
-        "quarter": frame["_quarter"], "trust_code": frame["Trust_code"],
-        "financial_deficit": deficit == "Yes", "intensive_support": [None] * frame.height,
-    }, schema=FLAGS_SCHEMA)  # fmt: skip
+    flags = pl.DataFrame(
+        {
+            "quarter": frame["_quarter"],
+            "trust_code": frame["Trust_code"],
+            "financial_deficit": deficit == "Yes",
+            "intensive_support": [None] * frame.height,
+        },
+        schema=FLAGS_SCHEMA,
+    )
     return pl.DataFrame(schema=OBS_SCHEMA), pub, flags
 
 
-def read_bytes(raw: bytes, name: str, pack: Pack, *, quarter: str | None = None,
-               path: str | None = None) -> Publication:  # fmt: skip
+def read_bytes(
+    raw: bytes, name: str, pack: Pack, *, quarter: str | None = None, path: str | None = None
+) -> Publication:
     """Read one NHS England NOF file from its bytes."""
     text = _decode(raw, name)
     frame, layout = _read_frame(text, name)
@@ -391,10 +538,15 @@ def read_bytes(raw: bytes, name: str, pack: Pack, *, quarter: str | None = None,
     reader = _read_data if layout.startswith("data") else _read_league
     obs, pub, flags = reader(frame, pack, name)
     return Publication(
-        path=path or name, name=name, sha256=sha256_bytes(raw), layout=layout,
-        trusts=_trusts_table(frame, pack), observations=obs.cast(OBS_SCHEMA),  # type: ignore[arg-type]
-        flags=flags, published=pub.cast(PUBLISHED_SCHEMA),  # type: ignore[arg-type]
-    )  # fmt: skip
+        path=path or name,
+        name=name,
+        sha256=sha256_bytes(raw),
+        layout=layout,
+        trusts=_trusts_table(frame, pack),
+        observations=obs.cast(OBS_SCHEMA),  # type: ignore[arg-type]
+        flags=flags,
+        published=pub.cast(PUBLISHED_SCHEMA),  # type: ignore[arg-type]
+    )
 
 
 def read_file(path: str | Path, pack: Pack, *, quarter: str | None = None) -> Publication:

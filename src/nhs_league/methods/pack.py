@@ -22,14 +22,41 @@ SEGMENTATION_METHODS = ("national-quartiles", "fixed-thresholds", "implied")
 DEFAULT_PACK = "nof-2025-26"
 
 _METRIC_KEYS = {
-    "id", "score_id", "name", "short", "units", "domain", "direction", "family", "target",
-    "count_units", "bands", "inner_edge", "item", "inputs", "matrix", "pool", "trust_types",
-    "help", "source",
-}  # fmt: skip
+    "id",
+    "score_id",
+    "name",
+    "short",
+    "units",
+    "domain",
+    "direction",
+    "family",
+    "target",
+    "count_units",
+    "bands",
+    "inner_edge",
+    "item",
+    "inputs",
+    "matrix",
+    "pool",
+    "trust_types",
+    "help",
+    "source",
+}
 _TOP_KEYS = {
-    "pack", "trust_types", "region_aliases", "unit_aliases", "domains", "summary", "metrics",
-    "items", "precision", "segmentation", "override", "segment5", "ranking",
-}  # fmt: skip
+    "pack",
+    "trust_types",
+    "region_aliases",
+    "unit_aliases",
+    "domains",
+    "summary",
+    "metrics",
+    "items",
+    "precision",
+    "segmentation",
+    "override",
+    "segment5",
+    "ranking",
+}
 
 
 @dataclass(frozen=True)
@@ -135,9 +162,11 @@ class Pack:
             return self._by_any_id[metric_id]
         except KeyError:
             raise MethodError(
-                self.id, metric_id, "not a metric of this pack",
+                self.id,
+                metric_id,
+                "not a metric of this pack",
                 ", ".join(sorted(m.score_id for m in self.metrics)),
-            ) from None  # fmt: skip
+            ) from None
 
     def has_metric(self, metric_id: str) -> bool:
         return metric_id in self._by_any_id
@@ -261,10 +290,11 @@ def parse_pack(data: dict[str, Any], source: str) -> Pack:
     )
     domain_keys = {d.key for d in domains}
     metrics = tuple(
-        _metric(raw, f"{source}: metrics[{i}] ({raw.get('id', '?')})", set(trust_types),
-                domain_keys)
+        _metric(
+            raw, f"{source}: metrics[{i}] ({raw.get('id', '?')})", set(trust_types), domain_keys
+        )
         for i, raw in enumerate(_need(data, "metrics", source, list))
-    )  # fmt: skip
+    )
     by_id: dict[str, Metric] = {}
     for m in metrics:
         for key in {m.id, m.score_id}:
@@ -287,11 +317,13 @@ def parse_pack(data: dict[str, Any], source: str) -> Pack:
                 raise MethodError(source, f"items.groups.{g.id}.members", f"{member!r} unknown")
     precision = tuple(
         PrecisionRule(
-            quarters=tuple(p["quarters"]), score_ids=tuple(p["score_ids"]),
-            digits=int(p["digits"]), help=str(p.get("help", "")),
+            quarters=tuple(p["quarters"]),
+            score_ids=tuple(p["score_ids"]),
+            digits=int(p["digits"]),
+            help=str(p.get("help", "")),
         )
         for p in data.get("precision", [])
-    )  # fmt: skip
+    )
     seg = _need(data, "segmentation", source, dict)
     where = f"{source}: segmentation"
     segmentation = Segmentation(

@@ -1,0 +1,371 @@
+"""The ``nhs-league`` command line. Thin: parse, call the library, print.
+
+Every expected failure is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nhs_league.errors import NhsLeagueError
+
+app = typer.Typer(
+    name="nhs-league",
+    help="Recompute, explain and publish NHS England's NHS Oversight Framework league tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+class Mode(StrEnum):
+    reproduce = "reproduce"
+    strict = "strict"
+
+
+class Fmt(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    md = "md"
+
+
+class TypeOpt(StrEnum):
+    acute = "acute"
+    mental_health_community = "mental-health-community"
+    ambulance = "ambulance"
+
+
+class ExportFmt(StrEnum):
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar="NHS_LEAGUE_STORE",
+        help="DuckDB store file (default: in your user data directory).",
+    ),
+]
+DataOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--data", help="Work on these NHS England files directly, not the store."),
+]
+QuarterOpt = Annotated[
+    str | None, typer.Option("--quarter", help='e.g. "Q1 2025/26" or Q1 (default: latest).')
+]
+ModeOpt = Annotated[
+    Mode,
+    typer.Option(
+        "--mode",
+        help="reproduce: match NHS England where a pool is incomplete; "
+        "strict: everything from values.",
+    ),
+]
+FmtOpt = Annotated[Fmt, typer.Option("--format", help="Output format.")]
+PackOpt = Annotated[str, typer.Option("--pack", help="Method pack name or TOML file.")]
+
+
+def _echo(obj: Any) -> None:
+    if isinstance(obj, str):
+        sys.stdout.write(obj)
+    else:
+        from rich.console import Console
+
+        Console(width=200 if not sys.stdout.isatty() else None).print(obj)
+
+
+def _context(pack_name: str, data: list[Path] | None, store: Path | None) -> tuple[Any, Any]:
+    from nhs_league.api import open_dataset
+    from nhs_league.methods.pack import load_pack
+
+    pack = load_pack(pack_name)
+    return pack, open_dataset(pack, data=data or (), store=store)
+
+
+@app.command()
+def load(
+    files: Annotated[list[Path], typer.Argument(help="NHS England NOF CSV files.")],
+    store: StoreOpt = None,
+    quarter: Annotated[str | None, typer.Option(help="Quarter, for files that do not say.")] = None,
+    pack: PackOpt = "nof-2025-26",
+) -> None:
+    """Load NHS England files into the store (each file in one transaction).
+
+    Example: nhs-league load nhs-oversight-framework-acute-trust-data.csv
+    """
+    from nhs_league.methods.pack import load_pack
+    from nhs_league.store import Store, default_store_path
+
+    p = load_pack(pack)
+    with Store(store or default_store_path(), p) as st:
+        for f in files:
+            r = st.load_file(f, quarter=quarter)
+            covers = "; ".join(f"{q} {t}" for q, t in r.coverage)
+            verb = f"loaded {r.rows} rows" if r.loaded else "already loaded (same content)"
+            _echo(f"{f}: {verb} [{covers}] sha256 {r.sha256[:12]}\n")
+
+
+@app.command()
+def table(
+    quarter: QuarterOpt = None,
+    trust_type: Annotated[TypeOpt, typer.Option("--type", help="Trust type.")] = TypeOpt.acute,
+    region: Annotated[str | None, typer.Option(help='e.g. "North West".')] = None,
+    subtype: Annotated[str | None, typer.Option(help='e.g. "Acute - Teaching".')] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
+    fmt: FmtOpt = Fmt.table,
+    mode: ModeOpt = Mode.reproduce,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    pack: PackOpt = "nof-2025-26",
+) -> None:
+    """A league table: rank, segment and average score within one trust type.
+
+    Example: nhs-league table --type acute --region "North West"
+    """
+    from nhs_league import api
+    from nhs_league.output import render
+
+    p, ds = _context(pack, data, store)
+    a = api.assess_default(ds, p, quarter=quarter, trust_type=trust_type.value, mode=mode.value)
+    t = api.league_table(a, p, trust_type.value, region=region, subtype=subtype, top=top)
+    if fmt is Fmt.table:
+        import polars as pl
+
+        shown = t.select(
+            "rank",
+            "trust_code",
+            "trust_name",
+            "region",
+            (
+                pl.col("segment").cast(pl.String)
+                + pl.when(pl.col("segment") != pl.col("unadjusted_segment"))
+                .then(pl.lit("*"))
+                .otherwise(pl.lit(""))
+            ).alias("segment"),
+            "average_score",
+            "unadjusted_segment",
+            "financial_deficit",
+            "final_segment",
+            "n_items",
+        )
+        where = f", {region}" if region else ""
+        title = (
+            f"{p.trust_type_labels[trust_type.value]} trusts, {a.quarter}{where}: "
+            f"{t.height} of {a.of_type(trust_type.value).height}"
+        )
+        caption = (
+            f"Rank of all {trust_type.value} trusts in England. * segment capped at 3 by "
+            f"the financial override. Mode: {a.mode}."
+        )
+        _echo(render(shown, "table", title=title, caption=caption))
+    else:
+        _echo(render(t, fmt.value, title=f"{trust_type.value} {a.quarter}"))
+
+
+@app.command()
+def trust(
+    query: Annotated[
+        str, typer.Argument(help='Trust code (RBS) or part of its name ("alder hey").')
+    ],
+    quarter: QuarterOpt = None,
+    fmt: FmtOpt = Fmt.table,
+    mode: ModeOpt = Mode.reproduce,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    pack: PackOpt = "nof-2025-26",
+) -> None:
+    """One trust: segment, rank of N, average, domains, and every metric explained.
+
+    Example: nhs-league trust "alder hey"
+    """
+    import polars as pl
+
+    from nhs_league import api
+    from nhs_league.output import render, to_json
+
+    p, ds = _context(pack, data, store)
+    code = api.find_trust(ds, query)
+    ttype = ds.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
+    a = api.assess_default(ds, p, quarter=quarter, trust_type=ttype, mode=mode.value)
+    prof = api.trust_profile(a, p, code)
+    if fmt is Fmt.json:
+        _echo(to_json(prof))
+        return
+    metrics = pl.DataFrame(prof["metrics"]).select(
+        "metric_id", "name", "value", "units", "score", "explanation"
+    )
+    if fmt is not Fmt.table:
+        _echo(render(metrics, fmt.value))
+        return
+    seg = str(prof["segment"])
+    if prof["segment"] != prof["unadjusted_segment"]:
+        seg += f" (unadjusted {prof['unadjusted_segment']}; capped by the financial override)"
+    if prof["final_segment"] != prof["segment"]:
+        seg += f"; final segment {prof['final_segment']} (Recovery Support Programme)"
+    lines = [
+        f"{prof['trust_name']} ({code})",
+        f"{p.trust_type_labels[prof['trust_type']]}, {prof['subtype']}, {prof['region']}; "
+        f"{prof['quarter']}",
+        f"Segment {seg}",
+        f"Rank {prof['league_rank']} of {prof['league_size']}; average metric score "
+        f"{prof['average_score']:.2f} over {prof['n_items']} items",
+        f"Financial deficit: {'yes' if prof['financial_deficit'] else 'no'}",
+        "Domains: "
+        + "; ".join(f"{k} {v:.2f}" for k, v in prof["domains"].items() if v is not None),
+    ]
+    _echo("\n".join(lines) + "\n")
+    _echo(render(metrics, "table"))
+
+
+@app.command()
+def metric(
+    metric_id: Annotated[str, typer.Argument(help="OF0013 (value) or OF1013 (score).")],
+    trust_type: Annotated[TypeOpt, typer.Option("--type", help="Trust type.")] = TypeOpt.acute,
+    quarter: QuarterOpt = None,
+    top: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
+    fmt: FmtOpt = Fmt.table,
+    mode: ModeOpt = Mode.reproduce,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    pack: PackOpt = "nof-2025-26",
+) -> None:
+    """Individual metric ranking: every trust of a type on one metric.
+
+    Example: nhs-league metric OF0013 --type acute --top 10
+    """
+    from nhs_league import api
+    from nhs_league.output import render
+
+    p, ds = _context(pack, data, store)
+    m = p.metric(metric_id.upper())
+    a = api.assess_default(ds, p, quarter=quarter, trust_type=trust_type.value, mode=mode.value)
+    t = api.metric_ranking(a, p, m.score_id, trust_type.value)
+    if top:
+        t = t.head(top)
+    _echo(
+        render(
+            t, fmt.value, title=f"{m.id} {m.name}, {trust_type.value}, {a.quarter}", caption=m.help
+        )
+    )
+
+
+@app.command()
+def explain(
+    query: Annotated[str, typer.Argument(help="Trust code or part of its name.")],
+    metric_id: Annotated[str, typer.Argument(help="OF0013 or OF1013.")],
+    quarter: QuarterOpt = None,
+    mode: ModeOpt = Mode.reproduce,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    pack: PackOpt = "nof-2025-26",
+) -> None:
+    """The arithmetic behind one metric score, in one sentence.
+
+    Example: nhs-league explain RBS OF0013
+    """
+    import polars as pl
+
+    from nhs_league import api
+
+    p, ds = _context(pack, data, store)
+    code = api.find_trust(ds, query)
+    ttype = ds.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
+    a = api.assess_default(ds, p, quarter=quarter, trust_type=ttype, mode=mode.value)
+    _echo(api.explain(a, p, code, metric_id.upper()) + "\n")
+
+
+@app.command()
+def verify(
+    data: DataOpt = None,
+    quarter: QuarterOpt = None,
+    mode: ModeOpt = Mode.reproduce,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    store: StoreOpt = None,
+    pack: PackOpt = "nof-2025-26",
+) -> None:
+    """Recompute and compare every published cell: matched, total, largest difference, reasons.
+
+    Example: nhs-league verify --mode strict --format json
+    """
+    from nhs_league import api
+    from nhs_league.engine.verify import verify as run_verify
+    from nhs_league.output import render, to_json
+
+    p, ds = _context(pack, data, store)
+    quarters = [api.resolve_quarter(ds, quarter)] if quarter else None
+    report = run_verify(ds, p, mode=mode.value, quarters=quarters)
+    if fmt is Fmt.json:
+        _echo(to_json(report.as_dict()))
+        return
+    import polars as pl
+
+    q = pl.DataFrame([{"quantity": k, **v.as_dict()} for k, v in report.quantities.items()])
+    m = pl.DataFrame([{"metric": k, **v.as_dict()} for k, v in sorted(report.metrics.items())])
+    _echo(render(q, "table", title=f"verify ({report.mode}): {', '.join(report.quarters)}"))
+    _echo(render(m, "table", title="metric scores (pools complete in the loaded files)"))
+    if report.mismatches.height:
+        _echo(
+            render(
+                report.mismatches.select(
+                    "quarter",
+                    "trust_code",
+                    "quantity",
+                    "metric_id",
+                    "computed",
+                    "published",
+                    "reason",
+                ),
+                "table",
+                title="mismatches",
+            )
+        )
+    for note in report.notes:
+        _echo(f"note: {note}\n")
+
+
+@app.command()
+def export(
+    fmt: Annotated[ExportFmt, typer.Option("--format", help="File format.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (json, xlsx) or folder.")],
+    quarter: QuarterOpt = None,
+    mode: ModeOpt = Mode.reproduce,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    pack: PackOpt = "nof-2025-26",
+) -> None:
+    """Export league tables, metric scores with provenance, and a data dictionary.
+
+    Example: nhs-league export --format xlsx --out nof-q1.xlsx
+    """
+    from nhs_league import api
+    from nhs_league.export import export as run_export
+
+    p, ds = _context(pack, data, store)
+    a = api.assess_default(ds, p, quarter=quarter, mode=mode.value)
+    written = run_export(a, p, fmt.value, out)
+    for w in written:
+        _echo(f"wrote {w}\n")
+
+
+def main() -> None:
+    """Console entry point: typed errors become one line on stderr and exit status 2."""
+    try:
+        app()
+    except NhsLeagueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The DuckDB store: every loaded file, its canonical rows, and when it came.
+
+* One load is one transaction: all of a file or nothing.
+* Loading the same bytes again is a no-op (keyed by SHA-256 of the content).
+* Nothing is overwritten: each file's rows are kept with its load sequence number, and the
+  dataset is rebuilt by replaying files in load order (a later file supersedes what it covers).
+* A new store is seeded from the publications bundled with the package.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from nhs_league.dataset import _SCHEMAS, _TABLES, Dataset
+from nhs_league.errors import StoreError
+from nhs_league.ingest.nhse_nof import Publication, read_bytes
+from nhs_league.methods.pack import Pack
+
+ENV_VAR = "NHS_LEAGUE_STORE"
+_SQL_TYPES = {pl.String: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN"}
+
+
+def default_store_path() -> Path:
+    """``$NHS_LEAGUE_STORE``, else the user's data directory (XDG on Linux)."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nhs-league" / "store.duckdb"
+
+
+def bundled_files() -> list[tuple[str, bytes]]:
+    """The NHS England publications shipped with the package, oldest release first."""
+    root = resources.files("nhs_league").joinpath("data", "nhse")
+    out = []
+    for folder in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name):
+        for f in sorted(
+            (p for p in folder.iterdir() if p.name.endswith(".csv")), key=lambda p: p.name
+        ):
+            out.append((f"{folder.name}/{f.name}", f.read_bytes()))
+    return out
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    name: str
+    sha256: str
+    loaded: bool  # False: the same content was already in the store
+    rows: int
+    coverage: tuple[tuple[str, str], ...]  # (quarter, trust type)
+
+
+class Store:
+    def __init__(self, path: str | Path, pack: Pack, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.pack = pack
+        new = not self.path.exists()
+        if new and read_only:
+            raise StoreError(f"{self.path}: no store here to open read-only")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except (OSError, duckdb.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
+        if not read_only:
+            self._create()
+            if new:
+                for name, raw in bundled_files():
+                    self.load_bytes(raw, name)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _create(self) -> None:
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS files (seq BIGINT PRIMARY KEY, sha256 VARCHAR UNIQUE, "
+            "name VARCHAR, path VARCHAR, layout VARCHAR, loaded_at TIMESTAMP, n_rows BIGINT)"
+        )
+        for table in _TABLES:
+            cols = ", ".join(f"{c} {_SQL_TYPES[t]}" for c, t in _SCHEMAS[table].items())
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} (file_seq BIGINT, {cols})")
+
+    def has(self, sha256: str) -> bool:
+        return bool(
+            self.con.execute("SELECT count(*) FROM files WHERE sha256 = ?", [sha256]).fetchall()[0][
+                0
+            ]
+        )
+
+    def load_bytes(
+        self, raw: bytes, name: str, *, quarter: str | None = None, path: str | None = None
+    ) -> LoadResult:
+        """Validate then store one file. Any error leaves the store exactly as it was."""
+        pub = read_bytes(raw, name, self.pack, quarter=quarter, path=path)
+        return self.add(pub)
+
+    def load_file(self, path: str | Path, *, quarter: str | None = None) -> LoadResult:
+        p = Path(path)
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            from nhs_league.errors import SchemaError
+
+            raise SchemaError(str(p), f"cannot read the file ({exc.strerror})") from None
+        return self.load_bytes(raw, str(p), quarter=quarter, path=str(p.resolve()))
+
+    def add(self, pub: Publication) -> LoadResult:
+        coverage = tuple(pub.coverage.iter_rows())
+        rows = sum(getattr(pub, t).height for t in _TABLES)
+        if self.has(pub.sha256):
+            return LoadResult(pub.name, pub.sha256, False, 0, coverage)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            seq = self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM files").fetchall()[0][0]
+            self.con.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    seq,
+                    pub.sha256,
+                    pub.name,
+                    pub.path,
+                    pub.layout,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    rows,
+                ],
+            )
+            for table in _TABLES:
+                frame = getattr(pub, table).with_columns(pl.lit(seq, pl.Int64).alias("file_seq"))
+                frame = frame.select("file_seq", *_SCHEMAS[table].keys())
+                self.con.register("_incoming", frame.to_arrow())
+                self.con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+                self.con.unregister("_incoming")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return LoadResult(pub.name, pub.sha256, True, rows, coverage)
+
+    def files(self) -> pl.DataFrame:
+        return self.con.sql(
+            "SELECT seq, name, sha256, layout, loaded_at, n_rows FROM files ORDER BY seq"
+        ).pl()
+
+    def dataset(self) -> Dataset:
+        """Replay every stored file in load order."""
+        files = self.con.execute(
+            "SELECT seq, name, sha256, path, layout FROM files ORDER BY seq"
+        ).fetchall()
+        tables = {
+            t: self.con.sql(f"SELECT * FROM {t}")
+            .pl()
+            .cast(
+                {"file_seq": pl.Int64, **_SCHEMAS[t]}  # type: ignore[dict-item]
+            )
+            for t in _TABLES
+        }
+        ds = Dataset.empty()
+        for seq, name, sha, path, layout in files:
+            parts = {
+                t: tables[t].filter(pl.col("file_seq") == seq).drop("file_seq") for t in _TABLES
+            }
+            ds = ds.add(Publication(path=path, name=name, sha256=sha, layout=layout, **parts))
+        return ds
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
+            for t in ("files", *_TABLES)
+        }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from nhs_league.methods.pack import Pack
@@ -17,19 +16,14 @@ ITEM_SCHEMA = {
 }
 
 
-def round_half_up(x: np.ndarray | float, digits: int) -> np.ndarray:
-    """Round halves away from zero, as published figures are (2.345 -> 2.35).
+def round_expr(expr: pl.Expr, digits: int) -> pl.Expr:
+    """Round halves away from zero, as NHS England's published figures are (2.345 -> 2.35).
 
-    A tiny offset absorbs binary noise such as 2.3449999999 for a true 2.345.
+    The tiny offset absorbs binary noise such as 2.3449999999 for a true 2.345.
     """
     scale = 10.0**digits
-    arr = np.asarray(x, dtype=float)
-    return np.sign(arr) * np.floor(np.abs(arr) * scale + 0.5 + 1e-9) / scale
-
-
-def round_expr(expr: pl.Expr, digits: int) -> pl.Expr:
-    scale = 10.0**digits
-    return expr.sign() * ((expr.abs() * scale + 0.5 + 1e-9).floor() / scale)
+    # the final round() only cleans binary noise (139 / 100 printed as 1.3900000000000001)
+    return (expr.sign() * ((expr.abs() * scale + 0.5 + 1e-9).floor() / scale)).round(digits)
 
 
 def items(pack: Pack, scores: pl.DataFrame, quarter: str) -> pl.DataFrame:

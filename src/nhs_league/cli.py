@@ -159,10 +159,10 @@ def table(
             "final_segment",
             "n_items",
         )
-        where = f", {region}" if region else ""
+        where = f", {t['region'][0]}" if region and t.height else ""
         title = (
             f"{p.trust_type_labels[trust_type.value]} trusts, {a.quarter}{where}: "
-            f"{t.height} of {a.of_type(trust_type.value).height}"
+            f"{t.height} shown of {a.of_type(trust_type.value).height}"
         )
         caption = (
             f"Rank of all {trust_type.value} trusts in England. * segment capped at 3 by "

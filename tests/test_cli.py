@@ -17,7 +17,10 @@ from tests.conftest import ACUTE_Q1, MHC_Q4
 def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nhs_league.cli", *args, "--store", str(store)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -34,8 +37,19 @@ def test_north_west_acute_table(store: Path) -> None:
     r = run("table", "--type", "acute", "--region", "North West", "--format", "csv", store=store)
     assert r.returncode == 0, r.stderr
     t = pl.read_csv(io.StringIO(r.stdout))
-    for col in ("rank,trust_code,trust_name,region,trust_type,segment,average_score,"
-                "unadjusted_segment,financial_deficit,final_segment,n_items").split(","):
+    for col in [
+        "rank",
+        "trust_code",
+        "trust_name",
+        "region",
+        "trust_type",
+        "segment",
+        "average_score",
+        "unadjusted_segment",
+        "financial_deficit",
+        "final_segment",
+        "n_items",
+    ]:
         assert col in t.columns
     assert t.height == 23
     assert set(t["quarter"]) == {"Q1 2025/26"}
@@ -55,8 +69,9 @@ def test_table_human_output_names_the_trusts(store: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "md"])
 def test_table_formats(store: Path, fmt: str) -> None:
-    r = run("table", "--type", "mental-health-community", "--top", "3", "--format", fmt,
-            store=store)
+    r = run(
+        "table", "--type", "mental-health-community", "--top", "3", "--format", fmt, store=store
+    )
     assert r.returncode == 0, r.stderr
     if fmt == "json":
         rows = json.loads(r.stdout)
@@ -75,8 +90,9 @@ def test_trust_by_partial_name(store: Path) -> None:
     assert prof["n_items"] == 14
     ids = {m["metric_id"] for m in prof["metrics"]}
     assert {"OF1013", "OF1080", "OF1082"} <= ids
-    assert all(m["explanation"].startswith(m["value_id"] or m["metric_id"])
-               for m in prof["metrics"])
+    assert all(
+        m["explanation"].startswith(m["value_id"] or m["metric_id"]) for m in prof["metrics"]
+    )
 
 
 def test_explain_sentence(store: Path) -> None:
@@ -102,17 +118,37 @@ def test_verify_json_shape(store: Path) -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     q = doc["quantities"]
-    assert set(q) == {"metric_scores", "average_score", "domain_scores", "unadjusted_segment",
-                      "adjusted_segment", "final_segment", "league_rank"}
+    assert set(q) == {
+        "metric_scores",
+        "average_score",
+        "domain_scores",
+        "unadjusted_segment",
+        "adjusted_segment",
+        "final_segment",
+        "league_rank",
+    }
     assert q["league_rank"] == {"matched": 195, "total": 195, "max_diff": 0.0}
     assert doc["metrics"]["OF1013"]["matched"] == doc["metrics"]["OF1013"]["total"] == 123
 
 
 def test_verify_with_data_files_needs_no_store(tmp_path: Path) -> None:
     r = subprocess.run(
-        [sys.executable, "-m", "nhs_league.cli", "verify", "--mode", "strict", "--data",
-         str(MHC_Q4), "--format", "json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "nhs_league.cli",
+            "verify",
+            "--mode",
+            "strict",
+            "--data",
+            str(MHC_Q4),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={"NHS_LEAGUE_STORE": str(tmp_path / "never.duckdb"), "PATH": ""},
     )
     assert r.returncode == 0, r.stderr
@@ -145,11 +181,19 @@ def test_usage_error_exits_2(store: Path) -> None:
 
 
 def test_help_has_examples() -> None:
-    r = subprocess.run([sys.executable, "-m", "nhs_league.cli", "--help"], capture_output=True,
-                       text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "nhs_league.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 0
     for cmd in ("load", "table", "trust", "metric", "explain", "verify", "export"):
         assert cmd in r.stdout
-        sub = subprocess.run([sys.executable, "-m", "nhs_league.cli", cmd, "--help"],
-                             capture_output=True, text=True, check=False)
+        sub = subprocess.run(
+            [sys.executable, "-m", "nhs_league.cli", cmd, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert "Example: nhs-league " + cmd in sub.stdout

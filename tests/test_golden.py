@@ -16,8 +16,13 @@ from nhs_league.methods.pack import Pack
 
 Q1 = "Q1 2025/26"
 MHC_QUARTERS = ["Q1 2025/26", "Q2 2025/26", "Q3 2025/26", "Q4 2025/26"]
-AGGREGATES = ("average_score", "unadjusted_segment", "adjusted_segment", "final_segment",
-              "league_rank")
+AGGREGATES = (
+    "average_score",
+    "unadjusted_segment",
+    "adjusted_segment",
+    "final_segment",
+    "league_rank",
+)
 
 
 def test_tolerance_is_half_a_unit_of_the_published_precision() -> None:
@@ -100,8 +105,15 @@ def test_reproduce_mhc_each_quarter(mhc: Dataset, pack: Pack, quarter: str) -> N
 def test_reproduce_reports_every_fallback(acute: Dataset, pack: Pack) -> None:
     a = assess(acute, pack, mode="reproduce")
     fb = a.fallbacks
-    assert set(fb["metric_id"]) == {"OF1005", "OF1016", "OF1028", "OF1041", "OF1057", "OF1063",
-                                    "OF1082"}
+    assert set(fb["metric_id"]) == {
+        "OF1005",
+        "OF1016",
+        "OF1028",
+        "OF1041",
+        "OF1057",
+        "OF1063",
+        "OF1082",
+    }
     assert fb.filter(pl.col("note").is_null()).height == 0
     assert any("205 trusts" in n for n in a.notes if n.startswith("OF1082"))
 
@@ -110,8 +122,13 @@ def test_published_league_facts(both: Dataset, pack: Pack) -> None:
     """Facts from NHS England's published league tables (Q1 2025/26, acute)."""
     a = assess(both, pack, quarter=Q1, mode="reproduce")
     t = a.of_type("acute")
-    facts = {"RP6": (1, 1.39), "REN": (8, 1.70), "RBS": (16, 2.02), "RJR": (133, 3.04),
-             "RCX": (134, 3.35)}
+    facts = {
+        "RP6": (1, 1.39),
+        "REN": (8, 1.70),
+        "RBS": (16, 2.02),
+        "RJR": (133, 3.04),
+        "RCX": (134, 3.35),
+    }
     for code, (rank, avg) in facts.items():
         row = t.filter(pl.col("trust_code") == code).row(0, named=True)
         assert (row["league_rank"], row["average_score"]) == (rank, avg), code

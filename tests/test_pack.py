@@ -28,14 +28,43 @@ def raw() -> dict[str, Any]:
 def test_bundled_pack_declares_every_metric_of_the_spec(pack: Pack) -> None:
     value_ids = {m.id for m in pack.metrics if m.has_value}
     assert len(value_ids) == 25
-    higher = {"OF0010", "OF0011", "OF0013", "OF0016", "OF0023", "OF0041", "OF0057", "OF0061",
-              "OF0079", "OF0081", "OF0084", "OF0085", "OF0106"}
-    lower = {"OF0003", "OF0005", "OF0014", "OF0017", "OF0020", "OF0025", "OF0028", "OF0048",
-             "OF0063", "OF0082", "OF0086", "OF0088"}
+    higher = {
+        "OF0010",
+        "OF0011",
+        "OF0013",
+        "OF0016",
+        "OF0023",
+        "OF0041",
+        "OF0057",
+        "OF0061",
+        "OF0079",
+        "OF0081",
+        "OF0084",
+        "OF0085",
+        "OF0106",
+    }
+    lower = {
+        "OF0003",
+        "OF0005",
+        "OF0014",
+        "OF0017",
+        "OF0020",
+        "OF0025",
+        "OF0028",
+        "OF0048",
+        "OF0063",
+        "OF0082",
+        "OF0086",
+        "OF0088",
+    }
     assert {m.id for m in pack.metrics if m.direction == "higher"} == higher
     assert {m.id for m in pack.metrics if m.direction == "lower"} == lower
     assert {m.score_id for m in pack.metrics if m.family == "input"} == {
-        "OF1035", "OF1046", "OF1067", "OF1069"}
+        "OF1035",
+        "OF1046",
+        "OF1067",
+        "OF1069",
+    }
     assert {m.id for m in pack.metrics if m.pool == "within-type"} == {"OF0061", "OF0084"}
     assert pack.metric("OF0013").target == 78.0
     assert pack.metric("OF1013") is pack.metric("OF0013")
@@ -70,23 +99,36 @@ def _broken(raw: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (["metrics", 0, "family"], "banana",
-         "metrics[0] (OF0003): family: 'banana' is not allowed; allowed: " + ", ".join(FAMILIES)),
-        (["metrics", 0, "direction"], "up",
-         "metrics[0] (OF0003): direction: 'up' is not allowed; allowed: higher, lower"),
+        (
+            ["metrics", 0, "family"],
+            "banana",
+            "metrics[0] (OF0003): family: 'banana' is not allowed; allowed: " + ", ".join(FAMILIES),
+        ),
+        (
+            ["metrics", 0, "direction"],
+            "up",
+            "metrics[0] (OF0003): direction: 'up' is not allowed; allowed: higher, lower",
+        ),
         (["metrics", 0, "colour"], "red", "metrics[0] (OF0003): colour: unknown key; allowed:"),
         (["metrics", 0, "target"], KeyError, "metrics[0] (OF0003): target: missing"),
-        (["metrics", 0, "trust_types"], ["dental"],
-         "metrics[0] (OF0003): trust_types: 'dental' is not a trust type"),
-        (["segmentation", "method"], "coin-toss",
-         "segmentation: method: 'coin-toss' is not allowed; allowed: national-quartiles, "
-         "fixed-thresholds, implied"),
+        (
+            ["metrics", 0, "trust_types"],
+            ["dental"],
+            "metrics[0] (OF0003): trust_types: 'dental' is not a trust type",
+        ),
+        (
+            ["segmentation", "method"],
+            "coin-toss",
+            "segmentation: method: 'coin-toss' is not allowed; allowed: national-quartiles, "
+            "fixed-thresholds, implied",
+        ),
         (["pack", "id"], 7, "pack.toml: id: must be str, got 7"),
         (["flavour"], "x", "pack.toml: flavour: unknown key; allowed:"),
     ],
 )
-def test_bad_key_or_value_names_it(raw: dict[str, Any], path: list[Any], value: Any,
-                                   message: str) -> None:
+def test_bad_key_or_value_names_it(
+    raw: dict[str, Any], path: list[Any], value: Any, message: str
+) -> None:
     with pytest.raises(MethodError) as err:
         parse_pack(_broken(raw, path, value), "pack.toml")
     assert message in str(err.value)
@@ -112,7 +154,10 @@ def test_no_metric_id_in_python_code() -> None:
     offenders = []
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and bare.match(
-                    node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and bare.match(node.value)
+            ):
                 offenders.append(f"{path.name}:{node.lineno} {node.value}")
     assert offenders == []

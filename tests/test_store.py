@@ -30,8 +30,9 @@ def test_new_store_is_seeded_from_the_bundled_files(store_path: Path, pack: Pack
     assert ds.loaded_types("Q2 2025/26") == {"mental-health-community"}
 
 
-def test_loading_the_same_content_again_is_a_no_op(store_path: Path, pack: Pack,
-                                                    tmp_path: Path) -> None:
+def test_loading_the_same_content_again_is_a_no_op(
+    store_path: Path, pack: Pack, tmp_path: Path
+) -> None:
     copy = tmp_path / "renamed.csv"
     copy.write_bytes(ACUTE_Q1.read_bytes())
     with Store(store_path, pack) as st:
@@ -42,7 +43,8 @@ def test_loading_the_same_content_again_is_a_no_op(store_path: Path, pack: Pack,
 
 
 def test_a_later_file_supersedes_what_it_covers_and_history_is_kept(
-        store_path: Path, pack: Pack, tmp_path: Path) -> None:
+    store_path: Path, pack: Pack, tmp_path: Path
+) -> None:
     # A corrected copy of the MHC file: one value changed. It replaces the earlier rows for the
     # quarters and type it covers, while the store keeps both files.
     rows = list(csv.reader(io.StringIO(MHC_Q4.read_text("utf-8-sig"))))
@@ -57,8 +59,9 @@ def test_a_later_file_supersedes_what_it_covers_and_history_is_kept(
         assert r.loaded
         assert st.files().height == 3
         ds = st.dataset()
-    obs = ds.observations.filter((pl.col("metric_id") == "OF0082")
-                                 & (pl.col("quarter") == "Q4 2025/26"))
+    obs = ds.observations.filter(
+        (pl.col("metric_id") == "OF0082") & (pl.col("quarter") == "Q4 2025/26")
+    )
     assert obs.height == 61  # replaced, not duplicated
     assert 9.99 in obs["value"].to_list()
 

@@ -143,21 +143,20 @@ def table(
         import polars as pl
 
         shown = t.select(
-            "rank",
-            "trust_code",
-            "trust_name",
-            "region",
+            pl.col("rank").alias("Rank"),
+            pl.col("trust_code").alias("Code"),
+            pl.col("trust_name").alias("Trust"),
+            *([] if region else [pl.col("region").alias("Region")]),
             (
                 pl.col("segment").cast(pl.String)
                 + pl.when(pl.col("segment") != pl.col("unadjusted_segment"))
                 .then(pl.lit("*"))
                 .otherwise(pl.lit(""))
-            ).alias("segment"),
-            "average_score",
-            "unadjusted_segment",
-            "financial_deficit",
-            "final_segment",
-            "n_items",
+            ).alias("Segment"),
+            pl.col("average_score").alias("Average"),
+            pl.col("financial_deficit").alias("Deficit"),
+            pl.col("final_segment").alias("Final"),
+            pl.col("n_items").alias("Items"),
         )
         where = f", {t['region'][0]}" if region and t.height else ""
         title = (
@@ -165,8 +164,8 @@ def table(
             f"{t.height} shown of {a.of_type(trust_type.value).height}"
         )
         caption = (
-            f"Rank of all {trust_type.value} trusts in England. * segment capped at 3 by "
-            f"the financial override. Mode: {a.mode}."
+            f"Rank: of all {trust_type.value} trusts in England. *: segment capped at 3 by the "
+            f"financial override. Final: 5 = Recovery Support Programme. Mode: {a.mode}."
         )
         _echo(render(shown, "table", title=title, caption=caption))
     else:

@@ -46,7 +46,7 @@ def explain_row(metric: Metric, row: dict[str, Any]) -> str:
     head = f"{metric.id} scored {score:.2f}"
     value = fmt_value(row.get("value"), row.get("units") or metric.units)
     basis = row.get("basis")
-    p, n = row.get("position"), row.get("pool_size")
+    p, n = int(row.get("position") or 0), int(row.get("pool_size") or 0)
     if basis in (sc.PUBLISHED, sc.PUBLISHED_RAW):
         return f"{head}: NHS England's published score; {row.get('note')}"
     if basis == sc.INPUT:

@@ -143,13 +143,13 @@ def score_metric(
         value = rows["value"].to_numpy().astype(float)
         score = value if metric.family == "input" else sc.band_score(metric, value)
         scored = sc.Scored(score, np.zeros(rows.height), np.zeros(rows.height), none.copy())
-        basis = sc.INPUT if metric.family == "input" else sc.COMPUTED
+        how = sc.INPUT if metric.family == "input" else sc.COMPUTED
         return _frame(
             metric,
             rows,
             scored,
             complete=True,
-            basis=np.full(rows.height, basis, dtype=object),
+            basis=np.full(rows.height, how, dtype=object),
             note=none,
         )
     complete = pool_complete(metric, loaded)
@@ -168,6 +168,8 @@ def score_metric(
             )
         return pl.concat(parts)
     scored = _ranked(metric, rows)
+    basis: np.ndarray
+    note: np.ndarray
     if complete:
         basis = np.full(rows.height, sc.COMPUTED, dtype=object)
         return _frame(metric, rows, scored, complete=True, basis=basis, note=none)
@@ -175,12 +177,11 @@ def score_metric(
     if mode == REPRODUCE:
         basis, note = _fallback(metric, rows, scored, published, missing)
     else:
-        basis = np.where(scored.pool_size > 0, sc.PARTIAL_POOL, sc.COMPUTED).astype(object)
-        note = np.where(
-            scored.pool_size > 0,
-            f"pool incomplete: {missing} not loaded; ranked among loaded trusts only",
-            None,
-        ).astype(object)
+        ranked = scored.pool_size > 0
+        basis = np.full(rows.height, sc.COMPUTED, dtype=object)
+        basis[ranked] = sc.PARTIAL_POOL
+        note = none.copy()
+        note[ranked] = f"pool incomplete: {missing} not loaded; ranked among loaded trusts only"
     return _frame(metric, rows, scored, complete=False, basis=basis, note=note)
 
 

@@ -51,7 +51,8 @@ def positions(key: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarra
     k_i, k_j = key[:, None], key[None, :]
     same = (k_j == k_i) & (group[None, :] == group[:, None]) & (rank[None, :] < rank[:, None])
     better = (k_j < k_i) | same
-    return 1 + better.sum(axis=1)
+    out: np.ndarray = 1 + better.sum(axis=1)
+    return out
 
 
 def _spread(pos: np.ndarray, n: int, lo: float, span: float) -> np.ndarray:
@@ -126,7 +127,8 @@ def band_score(metric: Metric, value: np.ndarray) -> np.ndarray:
 
 def matrix_score(metric: Metric, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     table = np.asarray(metric.matrix, dtype=float)
-    return table[row.astype(int) - 1, col.astype(int) - 1]
+    out: np.ndarray = table[row.astype(int) - 1, col.astype(int) - 1]
+    return out
 
 
 def grid_size(

@@ -81,6 +81,11 @@ class VerifyReport:
         }
 
 
+def _max(series: pl.Series) -> float:
+    top = series.max()
+    return float(top) if isinstance(top, (int, float)) else 0.0
+
+
 def _pub(published: pl.DataFrame, metric_id: str, *, rank: bool = False) -> pl.DataFrame:
     col = pl.col("rank") if rank else pl.col("value")
     return (
@@ -111,10 +116,10 @@ def _compare_scores(
     )
     ok = pl.col("diff") <= SCORE_TOLERANCE + _EPS
     total = report.quantities.setdefault("metric_scores", Tally())
-    total.add(int(j.select(ok.sum()).item()), j.height, float(j["diff"].max() or 0.0))
+    total.add(int(j.select(ok.sum()).item()), j.height, _max(j["diff"]))
     for (mid,), sub in j.group_by("metric_id"):
         t = report.metrics.setdefault(str(mid), Tally())
-        t.add(int(sub.select(ok.sum()).item()), sub.height, float(sub["diff"].max() or 0.0))
+        t.add(int(sub.select(ok.sum()).item()), sub.height, _max(sub["diff"]))
     skipped = a.metric_scores.filter(~pl.col("pool_complete"))
     for (mid,), sub in skipped.group_by("metric_id"):
         report.fallbacks[str(mid)] = report.fallbacks.get(str(mid), 0) + sub.height
@@ -211,7 +216,7 @@ def _compare_table(
         )
         ok = pl.col("diff") <= EXACT
         report.quantities.setdefault(quantity, Tally()).add(
-            int(j.select(ok.sum()).item()), j.height, float(j["diff"].max() or 0.0)
+            int(j.select(ok.sum()).item()), j.height, _max(j["diff"])
         )
         bad = j.filter(~ok)
         if bad.height == 0:

@@ -1,0 +1,50 @@
+"""Project hygiene that tests enforce: lint, types, the README's commands, help text."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_ruff_clean() -> None:
+    r = _run("ruff", "check", "src", "tests", "bench")
+    assert r.returncode == 0, r.stdout
+    r = _run("ruff", "format", "--check", "src", "tests", "bench")
+    assert r.returncode == 0, r.stdout
+
+
+def test_mypy_strict_on_engine_and_methods() -> None:
+    r = _run("mypy")
+    assert r.returncode == 0, r.stdout
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)
+    assert len(blocks) >= 2, "the README opens with two commands"
+    ci = (ROOT / ".ci" / "run").read_text("utf-8").strip().splitlines()[-1]
+    assert blocks[1].strip() == ci
+    assert 'nhs-league table --type acute --region "North West"' in blocks[0]
+
+
+def test_readme_keeps_the_licence_attribution() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    assert (
+        "Contains public sector information licensed under the Open Government Licence v3.0."
+        in text
+    )

@@ -118,11 +118,16 @@ def score_ranked(
 
 
 def band_score(metric: Metric, value: np.ndarray) -> np.ndarray:
-    """Family D: four bands; a value on an inner edge goes to the worse band (spec §2)."""
+    """Family D: four bands. The outer edge belongs to band 1; a value on an inner edge goes to
+    the worse band (spec §2, ``inner_edge = "worse"``) or, if the pack says so, the better one."""
     e1, e2, e3 = metric.bands
-    if metric.higher_is_better:
-        return np.where(value >= e1, 1.0, np.where(value > e2, 2.0, np.where(value > e3, 3.0, 4.0)))
-    return np.where(value <= e1, 1.0, np.where(value < e2, 2.0, np.where(value < e3, 3.0, 4.0)))
+    sign = 1.0 if metric.higher_is_better else -1.0
+    v, b1, b2, b3 = sign * value, sign * e1, sign * e2, sign * e3
+    inner = np.greater if metric.inner_edge == "worse" else np.greater_equal
+    out: np.ndarray = np.where(
+        v >= b1, 1.0, np.where(inner(v, b2), 2.0, np.where(inner(v, b3), 3.0, 4.0))
+    )
+    return out
 
 
 def matrix_score(metric: Metric, row: np.ndarray, col: np.ndarray) -> np.ndarray:

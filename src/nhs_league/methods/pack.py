@@ -265,7 +265,9 @@ def _metric(raw: dict[str, Any], where: str, types: set[str], domains: set[str])
         target=target,
         count_units=raw.get("count_units"),
         bands=bands,
-        inner_edge=raw.get("inner_edge", "worse"),
+        inner_edge=_choice(raw, "inner_edge", where, ("worse", "better"))
+        if "inner_edge" in raw
+        else "worse",
         item=bool(raw.get("item", True)),
         inputs=inputs,
         matrix=matrix,

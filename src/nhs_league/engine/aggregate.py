@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from nhs_league.methods.pack import Pack
@@ -14,6 +15,12 @@ ITEM_SCHEMA = {
     "score": pl.Float64,
     "members": pl.Int64,
 }
+
+
+def round_half_up(x: float, digits: int) -> float:
+    """Scalar twin of :func:`round_expr`."""
+    scale = 10.0**digits
+    return round(float(np.sign(x) * np.floor(abs(x) * scale + 0.5 + 1e-9) / scale), digits)
 
 
 def round_expr(expr: pl.Expr, digits: int) -> pl.Expr:

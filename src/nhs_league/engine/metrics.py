@@ -64,10 +64,41 @@ def _ranked(metric: Metric, rows: pl.DataFrame) -> sc.Scored:
     return sc.score_ranked(metric, value, group, rank, is_count)
 
 
+def estimate_changed(
+    metric: Metric, key: np.ndarray, ref: np.ndarray, ref_score: np.ndarray, n: int
+) -> np.ndarray:
+    """Scores for changed values in an incomplete pool, placed among the loaded trusts' exact
+    grid scores: equal to a loaded trust's value, its score; otherwise the place of the next
+    worse loaded trust, as if every unloaded trust in between were better (pessimistic); worse
+    than all loaded trusts, the bottom of the grid."""
+    lo, span = sc.grid_of(metric)
+    out = np.empty(key.size)
+    for i, k in enumerate(key):
+        same = ref_score[ref == k]
+        worse = ref_score[ref > k]
+        if same.size:
+            out[i] = same.min()
+        elif worse.size:
+            out[i] = worse.min()
+        else:
+            out[i] = lo + span
+        out[i] = sc.snap(np.array([out[i]]), lo, span, n)[0]
+    return out
+
+
 def _fallback(
-    metric: Metric, rows: pl.DataFrame, scored: sc.Scored, published: pl.DataFrame, missing: str
+    metric: Metric,
+    rows: pl.DataFrame,
+    scored: sc.Scored,
+    published: pl.DataFrame,
+    missing: str,
+    changed: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reproduce mode, incomplete pool: replace the pool-dependent scores by NHS England's."""
+    """Reproduce mode, incomplete pool: replace the pool-dependent scores by NHS England's.
+
+    Values changed by a scenario (``changed``) cannot take NHS England's score; they are placed
+    among the loaded trusts' recovered grid scores (:func:`estimate_changed`).
+    """
     basis = np.full(rows.height, sc.PARTIAL_POOL, dtype=object)
     note = np.full(rows.height, f"pool incomplete: {missing} not loaded", dtype=object)
     needs = scored.pool_size > 0  # the trusts whose score depends on the ranked group
@@ -91,15 +122,32 @@ def _fallback(
         note[have] = (
             f"pool incomplete ({missing} not loaded): NHS England's score on the grid of {n} trusts"
         )
+        moved = needs & changed
+        if moved.any():
+            value = rows["value"].to_numpy().astype(float)
+            key = -value if metric.higher_is_better else value
+            ref = have & ~changed
+            scored.score[moved] = estimate_changed(
+                metric, key[moved], key[ref], scored.score[ref], n
+            )
+            scored.pool_size[moved] = n
+            basis[moved] = sc.ESTIMATED
+            note[moved] = (
+                f"pool incomplete ({missing} not loaded): changed value placed among the loaded "
+                f"trusts on the grid of {n}, unloaded trusts assumed better"
+            )
+            have = have & ~changed
     else:
         scored.score[have] = pub[have]
         basis[have] = sc.PUBLISHED_RAW
         note[have] = f"pool incomplete ({missing} not loaded): NHS England's score as published"
-    scored.position[have] = 0
+    scored.position[have | (needs & changed)] = 0
     pool_free = ~needs
     basis[pool_free] = sc.COMPUTED
     note[pool_free] = None
-    note[needs & ~have] = f"pool incomplete ({missing} not loaded) and no published score"
+    note[needs & ~have & (basis != sc.ESTIMATED)] = (
+        f"pool incomplete ({missing} not loaded) and no published score"
+    )
     return basis, note
 
 
@@ -110,8 +158,12 @@ def score_metric(
     loaded: set[str],
     mode: str,
     done: dict[str, pl.DataFrame],
+    changed: frozenset[tuple[str, str]] = frozenset(),
 ) -> pl.DataFrame | None:
-    """Scores of one metric for one quarter, or None when no loaded trust reports it."""
+    """Scores of one metric for one quarter, or None when no loaded trust reports it.
+
+    ``changed`` names the (trust, metric) values a scenario changed (see ``_fallback``).
+    """
     if metric.family == "matrix":
         a, b = (done.get(i) for i in metric.inputs)
         if a is None or b is None:
@@ -175,7 +227,8 @@ def score_metric(
         return _frame(metric, rows, scored, complete=True, basis=basis, note=none)
     missing = ", ".join(sorted(set(metric.trust_types) - loaded))
     if mode == REPRODUCE:
-        basis, note = _fallback(metric, rows, scored, published, missing)
+        mask = np.array([(c, metric.id) in changed for c in rows["trust_code"].to_list()])
+        basis, note = _fallback(metric, rows, scored, published, missing, mask)
     else:
         ranked = scored.pool_size > 0
         basis = np.full(rows.height, sc.COMPUTED, dtype=object)
@@ -186,12 +239,17 @@ def score_metric(
 
 
 def score_quarter(
-    pack: Pack, obs: pl.DataFrame, published: pl.DataFrame, loaded: set[str], mode: str
+    pack: Pack,
+    obs: pl.DataFrame,
+    published: pl.DataFrame,
+    loaded: set[str],
+    mode: str,
+    changed: frozenset[tuple[str, str]] = frozenset(),
 ) -> pl.DataFrame:
     """Every metric score of one quarter (``obs`` and ``published`` hold that quarter only)."""
     done: dict[str, pl.DataFrame] = {}
     for metric in pack.metrics:
-        frame = score_metric(metric, obs, published, loaded, mode, done)
+        frame = score_metric(metric, obs, published, loaded, mode, done, changed)
         if frame is not None:
             done[metric.score_id] = frame
     if not done:

@@ -89,7 +89,7 @@ def assess(
     *,
     quarter: str | None = None,
     mode: str = "reproduce",
-    flags: pl.DataFrame | None = None,
+    changed: frozenset[tuple[str, str]] = frozenset(),
 ) -> Assessment:
     """Recompute one quarter (default: the latest loaded) from the dataset's values and flags.
 
@@ -104,10 +104,10 @@ def assess(
     if q.trusts.height == 0:
         raise NoData(f"no loaded data for {quarter}; loaded quarters: {', '.join(data.quarters)}")
     loaded = q.loaded_types(quarter)
-    scores = metrics.score_quarter(pack, q.observations, q.published, loaded, mode)
+    scores = metrics.score_quarter(pack, q.observations, q.published, loaded, mode, changed)
     item_frame = aggregate.items(pack, scores, quarter)
     avgs = aggregate.averages(pack, item_frame)
-    fl = flags if flags is not None else q.flags
+    fl = q.flags
     table = q.trusts.join(avgs.drop("quarter"), on="trust_code", how="inner").join(
         fl.drop("quarter"), on="trust_code", how="left"
     )

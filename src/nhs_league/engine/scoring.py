@@ -39,6 +39,7 @@ PARTIAL_POOL = "computed-partial-pool"  # from the value, against the loaded tru
 PUBLISHED = "published-on-grid"  # NHS England's published score, moved back onto the grid
 PUBLISHED_RAW = "published"  # NHS England's published score as printed
 INPUT = "input"  # a score NHS England publishes without a value
+ESTIMATED = "estimated"  # a scenario's changed value placed among recovered grid scores
 
 
 def positions(key: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarray:

@@ -12,11 +12,14 @@ file, the line (the header is line 1), the column, the value found and what was 
 
 from __future__ import annotations
 
+import csv
 import difflib
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -132,18 +135,41 @@ def sha256_bytes(data: bytes) -> str:
 
 def _decode(raw: bytes, name: str) -> str:
     if not raw.strip():
-        raise SchemaError(name, "the file is empty", expected="a CSV header and rows")
+        raise SchemaError(
+            name, "the file is empty", line=1, found="", expected="a CSV header and rows"
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        # exc.object is the text after any BOM, and exc.start an offset into it.
+        line, column, cell = _locate_bad_bytes(bytes(exc.object), exc.start)
         raise SchemaError(
             name,
             "the file is not UTF-8 text",
             line=line,
-            found=raw[exc.start : exc.start + 4],
+            column=column,
+            found=cell,
             expected="a UTF-8 CSV file (with or without BOM)",
         ) from None
+
+
+def _locate_bad_bytes(raw: bytes, start: int) -> tuple[int, str | None, bytes]:
+    """The line, column and cell (as bytes) holding the undecodable byte at ``start``.
+
+    Lines are split with latin-1, which maps every byte to one character and leaves the ASCII
+    commas and quotes where they are, so the cells come back byte for byte.
+    """
+    line = raw[:start].count(b"\n") + 1
+    line_start = raw.rfind(b"\n", 0, start) + 1
+    line_end = raw.find(b"\n", start)
+    row = raw[line_start : len(raw) if line_end < 0 else line_end].rstrip(b"\r")
+    before = raw[line_start:start].decode("latin-1")
+    index = len(next(csv.reader([before]))) - 1 if before else 0
+    fields = next(csv.reader([row.decode("latin-1")]))
+    header = next(csv.reader([raw.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")]))
+    column = header[index].strip() if line > 1 and index < len(header) else None
+    cell = fields[index].encode("latin-1") if index < len(fields) else row
+    return line, column, cell
 
 
 def _layout(header: list[str], name: str) -> str:
@@ -159,9 +185,9 @@ def _layout(header: list[str], name: str) -> str:
     for col in expected:
         if col not in header:
             close = difflib.get_close_matches(col, [h for h in header if h not in expected], n=1)
-            found = close[0] if close else None
+            found = close[0] if close else "the columns " + ",".join(header)
             problem = f"column {col!r} is missing"
-            if found:
+            if close:
                 problem = f"column {col!r} is missing (is {found!r} a misspelling?)"
             raise SchemaError(
                 name,
@@ -191,29 +217,72 @@ def _layout(header: list[str], name: str) -> str:
 
 
 def _read_frame(text: str, name: str) -> tuple[pl.DataFrame, str]:
-    first = text.split("\n", 1)[0].rstrip("\r")
-    header = [h.strip() for h in first.split(",")]
-    layout = _layout(header, name)
+    """Parse the CSV text into a frame of strings, with ``_line``: where each row starts.
+
+    Parsed with :mod:`csv` so that every row's line number is exact (a quoted cell may span
+    lines), a row with too few or too many cells is an error, not a silent null or a crash, and
+    blank lines are skipped. Cells are stripped; an empty cell is null.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    header: list[str] | None = None
+    layout = ""
+    start = 1
     try:
-        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, has_header=True)
-    except pl.exceptions.PolarsError as exc:
-        raise SchemaError(name, f"not a well-formed CSV file ({exc})".splitlines()[0]) from None
-    if frame.height == 0:
+        for record in reader:
+            if header is None:
+                header = [h.strip() for h in record]
+                layout = _layout(header, name)
+            elif record and any(cell.strip() for cell in record):
+                if len(record) != len(header):
+                    missing = len(record) < len(header)
+                    raise SchemaError(
+                        name,
+                        f"a row with {len(record)} cells" + (" (cut short)" if missing else ""),
+                        line=start,
+                        column=header[len(record)] if missing else None,
+                        found=len(record),
+                        expected=f"{len(header)} cells, one per column of the header",
+                    )
+                rows.append(record)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
         raise SchemaError(
-            name, "the file has a header but no rows", line=2, expected="at least one data row"
+            name,
+            f"not a well-formed CSV file ({exc})",
+            line=start,
+            expected="comma-separated cells, quoted with double quotes where needed",
+        ) from None
+    if header is None:
+        raise SchemaError(
+            name, "the file is empty", line=1, found="", expected="a CSV header and rows"
         )
-    frame = frame.rename({c: c.strip() for c in frame.columns})
-    frame = frame.with_columns(
-        pl.col(pl.String).str.strip_chars(),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("_line"),
+    if not rows:
+        raise SchemaError(
+            name,
+            "the file has a header but no rows",
+            line=2,
+            found="",
+            expected="at least one data row",
+        )
+    columns = list(zip(*rows, strict=True))
+    frame = pl.DataFrame(
+        {
+            col: pl.Series(col, values, dtype=pl.String).str.strip_chars()
+            for col, values in zip(header, columns, strict=True)
+        }
+    ).with_columns(
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in header
     )
-    return frame, layout
+    return frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)), layout
 
 
 def _numbers(frame: pl.DataFrame, column: str, name: str, *, required: bool) -> pl.Series:
     raw = frame[column]
     parsed = raw.cast(pl.Float64, strict=False)
-    bad = (raw.is_not_null() & parsed.is_null()) | (parsed.is_nan().fill_null(False))
+    bad = (raw.is_not_null() & parsed.is_null()) | ~parsed.is_finite().fill_null(True)
     if required:
         bad = bad | raw.is_null()
     if bad.any():
@@ -230,7 +299,7 @@ def _numbers(frame: pl.DataFrame, column: str, name: str, *, required: bool) -> 
 
 
 def _trust_types(frame: pl.DataFrame, pack: Pack, name: str) -> pl.Series:
-    spellings = frame["Trust_type"].unique().to_list()
+    spellings = frame["Trust_type"].unique(maintain_order=True).to_list()
     mapping: dict[str, str] = {}
     for s in spellings:
         canonical = pack.trust_type_for(s) if s is not None else None
@@ -319,6 +388,22 @@ def _check_codes(frame: pl.DataFrame, name: str) -> None:
         )
 
 
+def _first_repeat(
+    frame: pl.DataFrame, keys: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The first row (in file order) whose ``keys`` repeat an earlier row's, and that row."""
+    repeated = ~pl.struct(keys).is_first_distinct()
+    later = frame.select([*keys, "_line"]).filter(repeated)
+    if not later.height:
+        return None
+    second = later.row(0, named=True)
+    match = pl.all_horizontal(
+        pl.col(k).eq_missing(pl.lit(second[k], dtype=frame.schema[k])) for k in keys
+    )
+    first = frame.select([*keys, "_line"]).filter(match).row(0, named=True)
+    return first, second
+
+
 def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame, ...]:
     value = _numbers(frame, "Value", name, required=True)
     rank = _numbers(frame, "Rank", name, required=False)
@@ -327,10 +412,15 @@ def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame
     # Every Metric_ID must be known to the pack.
     domain_ids = {d.score_id for d in pack.domains} | {d.segment_id for d in pack.domains}
     known_other = domain_ids | pack.summary_ids
+    # The deficit and support flags are inputs set by NHS England, not results: they go to the
+    # flags table only, so that a file of values and flags has an empty published table.
+    flag_ids = {pack.summary["financial_deficit_flag"], pack.summary["intensive_support_flag"]}
     ids = frame["Metric_ID"]
     role: dict[str, str] = {}
-    for mid in ids.unique().to_list():
-        if mid in known_other:
+    for mid in ids.unique(maintain_order=True).to_list():
+        if mid in flag_ids:
+            role[mid] = "flag"
+        elif mid in known_other:
             role[mid or ""] = "published"
         elif mid is not None and pack.has_metric(mid):
             m = pack.metric(mid)
@@ -364,9 +454,9 @@ def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame
             )
     # One row per (quarter, trust, metric, units).
     keys = ["_quarter", "Trust_code", "Metric_ID", "_units"]
-    dup = frame.select([*keys, "_line"]).filter(pl.struct(keys).is_duplicated())
-    if dup.height:
-        first, second = dup.row(0, named=True), dup.row(1, named=True)
+    repeat = _first_repeat(frame, keys)
+    if repeat is not None:
+        first, second = repeat
         raise DuplicateRowError(
             name,
             f"duplicate row for {first['_quarter']}, {first['Trust_code']}, "
@@ -475,14 +565,16 @@ def _read_league(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFra
         )
     s_lo, s_hi = _range(frame, "Likely_range_of_average_score", name)
     r_lo, r_hi = _range(frame, "Likely_range_of_rank", name)
-    dup = frame.filter(pl.struct("_quarter", "Trust_code").is_duplicated())
-    if dup.height:
+    repeat = _first_repeat(frame, ["_quarter", "Trust_code"])
+    if repeat is not None:
+        first, second = repeat
         raise DuplicateRowError(
             name,
-            f"duplicate row for {dup['Trust_code'][0]}",
-            line=int(dup["_line"][1]),
+            f"duplicate row for {first['_quarter']}, {first['Trust_code']}; "
+            f"first seen on line {first['_line']}",
+            line=int(second["_line"]),
             column="Trust_code",
-            found=dup["Trust_code"][1],
+            found=second["Trust_code"],
             expected="one row per quarter and trust",
         )
     base = {

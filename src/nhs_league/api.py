@@ -251,3 +251,50 @@ def assess_default(
 ) -> Assessment:
     pack = pack or load_pack()
     return assess(data, pack, quarter=resolve_quarter(data, quarter, trust_type), mode=mode)
+
+
+def improvement_summary(a: Assessment, pack: Pack, code: str) -> dict[str, Any]:
+    """What ``code`` needs to move up a segment, as plain data with a one-line summary."""
+    from nhs_league.analysis.improvement import improvement
+
+    imp = improvement(a, pack, code)
+    steps = [s.sentence(pack) for s in imp.steps]
+    if imp.target_segment is None:
+        summary = "Improvement needed: none, already in segment 1."
+    elif imp.blocked_by_override:
+        summary = (
+            f"Improvement needed: segment {imp.target_segment} is blocked by the financial "
+            f"override while the trust is flagged in deficit (average {imp.average:.2f}, "
+            f"segment {imp.target_segment} needs {imp.needed_average:.2f} or better)."
+        )
+    elif not imp.reachable:
+        summary = (
+            f"Improvement needed: segment {imp.target_segment} needs an average of "
+            f"{imp.needed_average:.2f} or better ({imp.gap:.2f} points); no change of "
+            f"this trust's own values alone gets there."
+        )
+    else:
+        summary = (
+            f"Improvement needed: segment {imp.target_segment} needs an average of "
+            f"{imp.needed_average:.2f} or better ({imp.gap:.2f} points); the fewest "
+            f"changes ({len(steps)}), everything else held:"
+        )
+    return {
+        "target_segment": imp.target_segment,
+        "needed_average": imp.needed_average,
+        "gap": imp.gap,
+        "blocked_by_override": imp.blocked_by_override,
+        "reachable": imp.reachable,
+        "steps": steps,
+        "summary": summary,
+        "changes": [
+            {
+                "metric_id": s.metric_id,
+                "from": s.value_from,
+                "to": s.value_to,
+                "score_from": s.score_from,
+                "score_to": s.score_to,
+            }
+            for s in imp.steps
+        ],
+    }

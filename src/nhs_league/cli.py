@@ -74,6 +74,25 @@ ModeOpt = Annotated[
 ]
 FmtOpt = Annotated[Fmt, typer.Option("--format", help="Output format.")]
 PackOpt = Annotated[str, typer.Option("--pack", help="Method pack name or TOML file.")]
+ReplicatesOpt = Annotated[
+    int,
+    typer.Option(
+        "--replicates",
+        min=0,
+        max=1_000_000,
+        help="Bootstrap replicates for the likely ranges (0: no ranges).",
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for the likely ranges.")]
+VariantOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--variant",
+        help="Method variant: no-override, within-type-pools, "
+        "thresholds=2.0,2.5,3.0, exclude-specialist (repeatable).",
+    ),
+]
+DEFAULT_SEED = 20250926  # the same as nhs_league.analysis.uncertainty.DEFAULT_SEED (tested)
 
 
 def _echo(obj: Any) -> None:
@@ -83,6 +102,51 @@ def _echo(obj: Any) -> None:
         from rich.console import Console
 
         Console(width=200 if not sys.stdout.isatty() else None).print(obj)
+
+
+def _ranges(a: Any, pack: Any, replicates: int, seed: int) -> Any:
+    """Likely ranges, with a progress bar on stderr once a run has taken a second."""
+    import time
+
+    from nhs_league.analysis.uncertainty import likely_ranges
+
+    started = time.perf_counter()
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in state and time.perf_counter() - started > 1.0 and done < total:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            state["bar"] = Progress(console=Console(stderr=True), transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("likely ranges", total=total)
+        if "bar" in state:
+            state["bar"].update(state["task"], completed=done)
+
+    try:
+        return likely_ranges(a, pack, replicates=replicates, seed=seed, progress=progress)
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
+def _assess(
+    ds: Any,
+    p: Any,
+    quarter: str | None,
+    trust_type: str | None,
+    mode: str,
+    variants: list[str] | None,
+) -> Any:
+    from nhs_league import api
+
+    if not variants:
+        return api.assess_default(ds, p, quarter=quarter, trust_type=trust_type, mode=mode)
+    from nhs_league.analysis.variants import assess_variants
+
+    q = api.resolve_quarter(ds, quarter, trust_type)
+    return assess_variants(ds, p, variants, quarter=q, mode=mode)
 
 
 def _context(pack_name: str, data: list[Path] | None, store: Path | None) -> tuple[Any, Any]:
@@ -125,11 +189,14 @@ def table(
     top: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
     fmt: FmtOpt = Fmt.table,
     mode: ModeOpt = Mode.reproduce,
+    variant: VariantOpt = None,
+    replicates: ReplicatesOpt = 10_000,
+    seed: SeedOpt = DEFAULT_SEED,
     data: DataOpt = None,
     store: StoreOpt = None,
     pack: PackOpt = "nof-2025-26",
 ) -> None:
-    """A league table: rank, segment and average score within one trust type.
+    """A league table: rank, segment, average score and likely ranges within one trust type.
 
     Example: nhs-league table --type acute --region "North West"
     """
@@ -137,8 +204,12 @@ def table(
     from nhs_league.output import render
 
     p, ds = _context(pack, data, store)
-    a = api.assess_default(ds, p, quarter=quarter, trust_type=trust_type.value, mode=mode.value)
+    a = _assess(ds, p, quarter, trust_type.value, mode.value, variant)
     t = api.league_table(a, p, trust_type.value, region=region, subtype=subtype, top=top)
+    if replicates:
+        t = t.join(
+            _ranges(a, p, replicates, seed), on="trust_code", how="left", maintain_order="left"
+        )
     if fmt is Fmt.table:
         import polars as pl
 
@@ -154,6 +225,11 @@ def table(
                 .otherwise(pl.lit(""))
             ).alias("Segment"),
             pl.col("average_score").alias("Average"),
+            *(
+                [pl.format("{}–{}", "rank_low", "rank_high").alias("Likely rank")]
+                if replicates
+                else []
+            ),
             pl.col("financial_deficit").alias("Deficit"),
             pl.col("final_segment").alias("Final"),
             pl.col("n_items").alias("Items"),
@@ -165,7 +241,9 @@ def table(
         )
         caption = (
             f"Rank: of all {trust_type.value} trusts in England. *: segment capped at 3 by the "
-            f"financial override. Final: 5 = Recovery Support Programme. Mode: {a.mode}."
+            f"financial override. Final: 5 = Recovery Support Programme. Likely rank: 95% of "
+            f"{replicates:,} bootstrap replicates (seed {seed}). Mode: {a.mode}"
+            + (f"; variant {', '.join(variant)}." if variant else ".")
         )
         _echo(render(shown, "table", title=title, caption=caption))
     else:
@@ -180,11 +258,14 @@ def trust(
     quarter: QuarterOpt = None,
     fmt: FmtOpt = Fmt.table,
     mode: ModeOpt = Mode.reproduce,
+    replicates: ReplicatesOpt = 10_000,
+    seed: SeedOpt = DEFAULT_SEED,
     data: DataOpt = None,
     store: StoreOpt = None,
     pack: PackOpt = "nof-2025-26",
 ) -> None:
-    """One trust: segment, rank of N, average, domains, and every metric explained.
+    """One trust: segment, rank of N, average with its likely range, domains, every metric
+    explained, and what it would take to move up a segment.
 
     Example: nhs-league trust "alder hey"
     """
@@ -198,6 +279,10 @@ def trust(
     ttype = ds.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
     a = api.assess_default(ds, p, quarter=quarter, trust_type=ttype, mode=mode.value)
     prof = api.trust_profile(a, p, code)
+    if replicates:
+        r = _ranges(a, p, replicates, seed).filter(pl.col("trust_code") == code)
+        prof["likely_range"] = r.drop("trust_code").row(0, named=True)
+    prof["improvement"] = api.improvement_summary(a, p, code)
     if fmt is Fmt.json:
         _echo(to_json(prof))
         return
@@ -223,6 +308,18 @@ def trust(
         "Domains: "
         + "; ".join(f"{k} {v:.2f}" for k, v in prof["domains"].items() if v is not None),
     ]
+    if "likely_range" in prof:
+        lr = prof["likely_range"]
+        lines.insert(
+            4,
+            (
+                f"Likely range: average {lr['score_low']:.2f}–{lr['score_high']:.2f}, rank "
+                f"{lr['rank_low']}–{lr['rank_high']}; chance of segment 1/2/3/4: "
+                + " / ".join(f"{lr[f'p_segment_{k}']:.0%}" for k in (1, 2, 3, 4))
+            ),
+        )
+    lines.append(prof["improvement"]["summary"])
+    lines += [f"  - {step}" for step in prof["improvement"]["steps"]]
     _echo("\n".join(lines) + "\n")
     _echo(render(metrics, "table"))
 
@@ -339,11 +436,14 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Output file (json, xlsx) or folder.")],
     quarter: QuarterOpt = None,
     mode: ModeOpt = Mode.reproduce,
+    replicates: ReplicatesOpt = 10_000,
+    seed: SeedOpt = DEFAULT_SEED,
     data: DataOpt = None,
     store: StoreOpt = None,
     pack: PackOpt = "nof-2025-26",
 ) -> None:
-    """Export league tables, metric scores with provenance, and a data dictionary.
+    """Export league tables (with likely ranges), metric scores with provenance, and a data
+    dictionary, for one quarter (default: the latest loaded).
 
     Example: nhs-league export --format xlsx --out nof-q1.xlsx
     """
@@ -352,9 +452,13 @@ def export(
 
     p, ds = _context(pack, data, store)
     a = api.assess_default(ds, p, quarter=quarter, mode=mode.value)
-    written = run_export(a, p, fmt.value, out)
+    ranges = _ranges(a, p, replicates, seed) if replicates else None
+    written = run_export(a, p, fmt.value, out, ranges)
     for w in written:
         _echo(f"wrote {w}\n")
+
+
+from nhs_league import cli_analysis  # noqa: E402,F401  (registers the analysis commands)
 
 
 def main() -> None:

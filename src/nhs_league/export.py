@@ -55,6 +55,16 @@ _LEAGUE_DESCRIPTIONS = {
     "as one item; the finance bands count only through combined finance).",
     "league_size": "Number of trusts of this type ranked in the quarter (the N in rank r of N).",
     "quarter": "Reporting quarter, e.g. Q1 2025/26.",
+    "score_low": "Likely range of the average, low end: 2.5th percentile of the bootstrap of the "
+    "trust's own items (see meta.likely_ranges).",
+    "score_high": "Likely range of the average, high end: 97.5th percentile of the bootstrap.",
+    "rank_low": "Likely range of the league rank, best end: 2.5th percentile over replicates.",
+    "rank_high": "Likely range of the league rank, worst end: 97.5th percentile over replicates.",
+    "p_segment_1": "Share of bootstrap replicates in which the trust is in segment 1 "
+    "(after the override).",
+    "p_segment_2": "Share of bootstrap replicates in segment 2 (after the override).",
+    "p_segment_3": "Share of bootstrap replicates in segment 3 (after the override).",
+    "p_segment_4": "Share of bootstrap replicates in segment 4 (after the override).",
 }
 
 _SCORE_DESCRIPTIONS = {
@@ -107,10 +117,13 @@ Tables = dict[str, pl.DataFrame]
 Row = tuple[str, str, str, str, str | None]  # a data-dictionary row
 
 
-def export(a: Assessment, pack: Pack, fmt: str, out: Path) -> list[Path]:
+def export(
+    a: Assessment, pack: Pack, fmt: str, out: Path, ranges: pl.DataFrame | None = None
+) -> list[Path]:
     """Write ``a`` as ``fmt`` to ``out`` (a folder for csv and parquet, else a file).
 
-    Returns the paths written, in table order.
+    ``ranges`` (from :func:`nhs_league.analysis.uncertainty.likely_ranges`) adds the likely
+    ranges to the league table. Returns the paths written, in table order.
     """
     if fmt not in FORMATS:
         raise NhsLeagueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
@@ -122,18 +135,20 @@ def export(a: Assessment, pack: Pack, fmt: str, out: Path) -> list[Path]:
     out = Path(out)
     if fmt == "xlsx":
         xlsxwriter = _require("xlsxwriter", fmt)  # before any work, so a missing one fails fast
-        return _write_xlsx(xlsxwriter, export_tables(a, pack), a, _file_target(out, fmt))
+        return _write_xlsx(xlsxwriter, export_tables(a, pack, ranges), a, _file_target(out, fmt))
     if fmt == "json":
-        return _write_json(export_tables(a, pack), meta(a, pack), _file_target(out, fmt))
+        return _write_json(export_tables(a, pack, ranges), meta(a, pack), _file_target(out, fmt))
     if fmt == "parquet":
         pq = _require("pyarrow.parquet", fmt)
-        return _write_parquet(pq, export_tables(a, pack), _folder_target(out, fmt))
-    return _write_csv(export_tables(a, pack), _folder_target(out, fmt))
+        return _write_parquet(pq, export_tables(a, pack, ranges), _folder_target(out, fmt))
+    return _write_csv(export_tables(a, pack, ranges), _folder_target(out, fmt))
 
 
-def export_tables(a: Assessment, pack: Pack) -> Tables:
+def export_tables(a: Assessment, pack: Pack, ranges: pl.DataFrame | None = None) -> Tables:
     """The three exported tables, in a fixed row and column order."""
     league = league_frame(a, pack)
+    if ranges is not None:
+        league = league.join(ranges, on="trust_code", how="left", maintain_order="left")
     scores = scores_frame(a, pack)
     return {
         "league_table": league,

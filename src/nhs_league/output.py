@@ -21,6 +21,13 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+def arrow(frame: pl.DataFrame, before: str, after: str, name: str) -> pl.Series:
+    """ "before → after" strings, numbers as printed in tables (2 dp for floats)."""
+    return pl.Series(
+        name, [f"{_cell(a)} → {_cell(b)}" for a, b in zip(frame[before], frame[after], strict=True)]
+    )
+
+
 def to_csv(frame: pl.DataFrame) -> str:
     return frame.write_csv(float_precision=None)
 

@@ -7,7 +7,7 @@ A pack is a TOML file (``nof-2025-26.toml``). Loading checks every key and value
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -370,6 +370,12 @@ def parse_pack(data: dict[str, Any], source: str) -> Pack:
         ranking_help=str(ranking.get("help", "")),
         _by_any_id=by_id,
     )
+
+
+def with_metrics(pack: Pack, metrics: tuple[Metric, ...]) -> Pack:
+    """A copy of ``pack`` with other metric rules (a method variant)."""
+    by_id = {key: m for m in metrics for key in (m.id, m.score_id)}
+    return replace(pack, metrics=metrics, _by_any_id=by_id)
 
 
 def load_pack_file(path: str | Path) -> Pack:

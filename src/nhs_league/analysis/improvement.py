@@ -1,4 +1,4 @@
-"""Improvement needed to move up a segment, and the cheapest path there (docs/improvement.md).
+"""Improvement needed to move up a segment, and the cheapest path there (docs/analysis.md).
 
 For a trust in adjusted segment S > 1:
 

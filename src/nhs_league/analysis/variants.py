@@ -61,12 +61,13 @@ def exclude_subtype(data: Dataset, word: str) -> Dataset:
     """``data`` without the trusts whose subtype contains ``word`` (case-insensitive)."""
     drop = data.trusts.filter(pl.col("subtype").str.to_lowercase().str.contains(word.lower()))
     keys = drop.select("quarter", "trust_code")
-    return Dataset(
-        *(
-            getattr(data, t).join(keys, on=["quarter", "trust_code"], how="anti")
-            for t in ("trusts", "observations", "flags", "published")
-        ),
-        sources=data.sources,
+    on = ["quarter", "trust_code"]
+    return replace(
+        data,
+        trusts=data.trusts.join(keys, on=on, how="anti"),
+        observations=data.observations.join(keys, on=on, how="anti"),
+        flags=data.flags.join(keys, on=on, how="anti"),
+        published=data.published.join(keys, on=on, how="anti"),
     )
 
 

@@ -131,6 +131,13 @@ def find_trust(data: Dataset, query: str, quarter: str | None = None) -> str:
     raise UnknownTrust(query, [f"{by_lower[c][0]} ({by_lower[c][1]})" for c in close])
 
 
+def trust_quarter(data: Dataset, query: str, quarter: str | None) -> tuple[str, str]:
+    """(trust code, quarter) for a code or name, defaulting to the latest quarter of its type."""
+    code = find_trust(data, query)
+    ttype = data.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
+    return code, resolve_quarter(data, quarter, ttype)
+
+
 def _matrix_inputs(a: Assessment, pack: Pack, code: str, metric_id: str) -> dict[str, Any]:
     m = pack.metric(metric_id)
     if m.family != "matrix":

@@ -275,9 +275,8 @@ def trust(
     from nhs_league.output import render, to_json
 
     p, ds = _context(pack, data, store)
-    code = api.find_trust(ds, query)
-    ttype = ds.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
-    a = api.assess_default(ds, p, quarter=quarter, trust_type=ttype, mode=mode.value)
+    code, q = api.trust_quarter(ds, query, quarter)
+    a = api.assess(ds, p, quarter=q, mode=mode.value)
     prof = api.trust_profile(a, p, code)
     if replicates:
         r = _ranges(a, p, replicates, seed).filter(pl.col("trust_code") == code)
@@ -370,14 +369,12 @@ def explain(
 
     Example: nhs-league explain RBS OF0013
     """
-    import polars as pl
 
     from nhs_league import api
 
     p, ds = _context(pack, data, store)
-    code = api.find_trust(ds, query)
-    ttype = ds.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
-    a = api.assess_default(ds, p, quarter=quarter, trust_type=ttype, mode=mode.value)
+    code, q = api.trust_quarter(ds, query, quarter)
+    a = api.assess(ds, p, quarter=q, mode=mode.value)
     _echo(api.explain(a, p, code, metric_id.upper()) + "\n")
 
 

@@ -59,9 +59,7 @@ def whatif(
     from nhs_league.output import render, to_json
 
     p, ds = _context(pack, data, store)
-    code = api.find_trust(ds, query)
-    ttype = ds.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
-    q = api.resolve_quarter(ds, quarter, ttype)
+    code, q = api.trust_quarter(ds, query, quarter)
     base = sc.read_scenario_file(scenario_file, p) if scenario_file else sc.Scenario()
     changes = base.changes + tuple(sc.parse_set(s, code, p) for s in set_ or [])
     flags: tuple[tuple[str, bool], ...] = ()
@@ -150,7 +148,6 @@ def improve(
 
     Example: nhs-league improve RCX
     """
-    import polars as pl
 
     from nhs_league import api
     from nhs_league.analysis.improvement import improvement_table
@@ -167,9 +164,8 @@ def improve(
             )
         )
         return
-    code = api.find_trust(ds, query)
-    ttype = ds.trusts.filter(pl.col("trust_code") == code)["trust_type"][0]
-    a = api.assess_default(ds, p, quarter=quarter, trust_type=ttype, mode=mode.value)
+    code, q = api.trust_quarter(ds, query, quarter)
+    a = api.assess(ds, p, quarter=q, mode=mode.value)
     summary = api.improvement_summary(a, p, code)
     if fmt is Fmt.json:
         _echo(to_json({"trust_code": code, "quarter": a.quarter, **summary}))

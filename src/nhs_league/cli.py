@@ -468,4 +468,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's main: its app is the one the analysis commands registered on.
+    from nhs_league.cli import main as _main
+
+    _main()

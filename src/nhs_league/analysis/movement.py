@@ -126,8 +126,8 @@ def movement(
     return j.with_columns(
         (pl.col("average_score_to") - pl.col("average_score_from")).round(2).alias("change"),
         (pl.col("league_rank_from") - pl.col("league_rank_to")).alias("places_up"),
-        pl.Series("change_low", np.round(lo, 3)),
-        pl.Series("change_high", np.round(hi, 3)),
+        pl.Series("change_low", np.round(lo, 3) + 0.0),  # + 0.0: no "-0.0"
+        pl.Series("change_high", np.round(hi, 3) + 0.0),
         pl.Series("significant", sig),
         pl.Series("paired_items", paired),
         pl.Series("segment_change_cause", causes, dtype=pl.String),

@@ -10,6 +10,7 @@ A variant is a changed copy of the pack or of the dataset, never a code path of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import polars as pl
@@ -38,11 +39,12 @@ def apply_variant(pack: Pack, data: Dataset, variant: str) -> tuple[Pack, Datase
             cuts = tuple(float(x) for x in arg.split(","))
         except ValueError:
             cuts = ()
-        if len(cuts) != 3 or list(cuts) != sorted(cuts):
+        finite = all(math.isfinite(c) for c in cuts)
+        if len(cuts) != 3 or not finite or not cuts[0] < cuts[1] < cuts[2]:
             raise MethodError(
                 "--variant",
                 variant,
-                "needs three ascending cut-points",
+                "needs three finite, strictly ascending cut-points",
                 "e.g. thresholds=2.0,2.5,3.0",
             )
         seg = replace(

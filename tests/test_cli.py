@@ -197,3 +197,20 @@ def test_help_has_examples() -> None:
             check=False,
         )
         assert "Example: nhs-league " + cmd in sub.stdout
+
+
+def test_cli_default_seed_is_the_library_default() -> None:
+    from nhs_league.analysis.uncertainty import DEFAULT_SEED
+    from nhs_league.cli.options import DEFAULT_SEED as CLI_SEED
+
+    assert CLI_SEED == DEFAULT_SEED
+
+
+def test_a_bad_file_does_not_create_a_store(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,nof,file\n1,2,3,4\n", "utf-8")
+    store = tmp_path / "new.duckdb"
+    r = run("load", str(bad), store=store)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"error: {bad}")
+    assert not store.exists()

@@ -2,8 +2,8 @@
 of ``table``, run as real subprocesses against a fresh store seeded from the bundled data.
 
 The commands are run through the installed console script ``nhs-league`` (the entry point
-``nhs_league.cli:main``), as a user runs them. ``python -m nhs_league.cli`` does not see the
-analysis commands at all (see ``test_python_dash_m_sees_the_analysis_commands``).
+``nhs_league.cli:main``), as a user runs them; ``python -m nhs_league.cli`` and
+``python -m nhs_league`` see the same commands (``test_python_dash_m_sees_the_analysis_commands``).
 """
 
 from __future__ import annotations

@@ -1,160 +1,33 @@
-"""The ``nhs-league`` command line. Thin: parse, call the library, print.
-
-Every expected failure is one line on stderr and exit status 2, never a traceback.
-"""
+"""Core commands: load, table, trust, metric, explain, verify, export."""
 
 from __future__ import annotations
 
-import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from nhs_league.errors import NhsLeagueError
-
-app = typer.Typer(
-    name="nhs-league",
-    help="Recompute, explain and publish NHS England's NHS Oversight Framework league tables.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-
-
-class Mode(StrEnum):
-    reproduce = "reproduce"
-    strict = "strict"
-
-
-class Fmt(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    md = "md"
-
-
-class TypeOpt(StrEnum):
-    acute = "acute"
-    mental_health_community = "mental-health-community"
-    ambulance = "ambulance"
-
-
-class ExportFmt(StrEnum):
-    csv = "csv"
-    json = "json"
-    parquet = "parquet"
-    xlsx = "xlsx"
-
-
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--store",
-        envvar="NHS_LEAGUE_STORE",
-        help="DuckDB store file (default: in your user data directory).",
-    ),
-]
-DataOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--data", help="Work on these NHS England files directly, not the store."),
-]
-QuarterOpt = Annotated[
-    str | None, typer.Option("--quarter", help='e.g. "Q1 2025/26" or Q1 (default: latest).')
-]
-ModeOpt = Annotated[
+from nhs_league.cli.app import app
+from nhs_league.cli.options import (
+    DEFAULT_SEED,
+    DataOpt,
+    ExportFmt,
+    Fmt,
+    FmtOpt,
     Mode,
-    typer.Option(
-        "--mode",
-        help="reproduce: match NHS England where a pool is incomplete; "
-        "strict: everything from values.",
-    ),
-]
-FmtOpt = Annotated[Fmt, typer.Option("--format", help="Output format.")]
-PackOpt = Annotated[str, typer.Option("--pack", help="Method pack name or TOML file.")]
-ReplicatesOpt = Annotated[
-    int,
-    typer.Option(
-        "--replicates",
-        min=0,
-        max=1_000_000,
-        help="Bootstrap replicates for the likely ranges (0: no ranges).",
-    ),
-]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for the likely ranges.")]
-VariantOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--variant",
-        help="Method variant: no-override, within-type-pools, "
-        "thresholds=2.0,2.5,3.0, exclude-specialist (repeatable).",
-    ),
-]
-DEFAULT_SEED = 20250926  # the same as nhs_league.analysis.uncertainty.DEFAULT_SEED (tested)
-
-
-def _echo(obj: Any) -> None:
-    if isinstance(obj, str):
-        sys.stdout.write(obj)
-    else:
-        from rich.console import Console
-
-        Console(width=200 if not sys.stdout.isatty() else None).print(obj)
-
-
-def _ranges(a: Any, pack: Any, replicates: int, seed: int) -> Any:
-    """Likely ranges, with a progress bar on stderr once a run has taken a second."""
-    import time
-
-    from nhs_league.analysis.uncertainty import likely_ranges
-
-    started = time.perf_counter()
-    state: dict[str, Any] = {}
-
-    def progress(done: int, total: int) -> None:
-        if "bar" not in state and time.perf_counter() - started > 1.0 and done < total:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            state["bar"] = Progress(console=Console(stderr=True), transient=True)
-            state["bar"].start()
-            state["task"] = state["bar"].add_task("likely ranges", total=total)
-        if "bar" in state:
-            state["bar"].update(state["task"], completed=done)
-
-    try:
-        return likely_ranges(a, pack, replicates=replicates, seed=seed, progress=progress)
-    finally:
-        if "bar" in state:
-            state["bar"].stop()
-
-
-def _assess(
-    ds: Any,
-    p: Any,
-    quarter: str | None,
-    trust_type: str | None,
-    mode: str,
-    variants: list[str] | None,
-) -> Any:
-    from nhs_league import api
-
-    if not variants:
-        return api.assess_default(ds, p, quarter=quarter, trust_type=trust_type, mode=mode)
-    from nhs_league.analysis.variants import assess_variants
-
-    q = api.resolve_quarter(ds, quarter, trust_type)
-    return assess_variants(ds, p, variants, quarter=q, mode=mode)
-
-
-def _context(pack_name: str, data: list[Path] | None, store: Path | None) -> tuple[Any, Any]:
-    from nhs_league.api import open_dataset
-    from nhs_league.methods.pack import load_pack
-
-    pack = load_pack(pack_name)
-    return pack, open_dataset(pack, data=data or (), store=store)
+    ModeOpt,
+    PackOpt,
+    QuarterOpt,
+    ReplicatesOpt,
+    SeedOpt,
+    StoreOpt,
+    TypeOpt,
+    VariantOpt,
+    assess_for,
+    context,
+    echo,
+    ranges,
+)
 
 
 @app.command()
@@ -166,18 +39,22 @@ def load(
 ) -> None:
     """Load NHS England files into the store (each file in one transaction).
 
+    Every file is read and checked before the store is opened: a bad file changes nothing.
+
     Example: nhs-league load nhs-oversight-framework-acute-trust-data.csv
     """
+    from nhs_league.ingest.nhse_nof import read_file
     from nhs_league.methods.pack import load_pack
     from nhs_league.store import Store, default_store_path
 
     p = load_pack(pack)
+    publications = [read_file(f, p, quarter=quarter) for f in files]
     with Store(store or default_store_path(), p) as st:
-        for f in files:
-            r = st.load_file(f, quarter=quarter)
+        for f, pub in zip(files, publications, strict=True):
+            r = st.add(pub)
             covers = "; ".join(f"{q} {t}" for q, t in r.coverage)
             verb = f"loaded {r.rows} rows" if r.loaded else "already loaded (same content)"
-            _echo(f"{f}: {verb} [{covers}] sha256 {r.sha256[:12]}\n")
+            echo(f"{f}: {verb} [{covers}] sha256 {r.sha256[:12]}\n")
 
 
 @app.command()
@@ -203,12 +80,12 @@ def table(
     from nhs_league import api
     from nhs_league.output import render
 
-    p, ds = _context(pack, data, store)
-    a = _assess(ds, p, quarter, trust_type.value, mode.value, variant)
+    p, ds = context(pack, data, store)
+    a = assess_for(ds, p, quarter, trust_type.value, mode.value, variant)
     t = api.league_table(a, p, trust_type.value, region=region, subtype=subtype, top=top)
     if replicates:
         t = t.join(
-            _ranges(a, p, replicates, seed), on="trust_code", how="left", maintain_order="left"
+            ranges(a, p, replicates, seed), on="trust_code", how="left", maintain_order="left"
         )
     if fmt is Fmt.table:
         import polars as pl
@@ -245,9 +122,9 @@ def table(
             f"{replicates:,} bootstrap replicates (seed {seed}). Mode: {a.mode}"
             + (f"; variant {', '.join(variant)}." if variant else ".")
         )
-        _echo(render(shown, "table", title=title, caption=caption))
+        echo(render(shown, "table", title=title, caption=caption))
     else:
-        _echo(render(t, fmt.value, title=f"{trust_type.value} {a.quarter}"))
+        echo(render(t, fmt.value, title=f"{trust_type.value} {a.quarter}"))
 
 
 @app.command()
@@ -274,22 +151,22 @@ def trust(
     from nhs_league import api
     from nhs_league.output import render, to_json
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     code, q = api.trust_quarter(ds, query, quarter)
     a = api.assess(ds, p, quarter=q, mode=mode.value)
     prof = api.trust_profile(a, p, code)
     if replicates:
-        r = _ranges(a, p, replicates, seed).filter(pl.col("trust_code") == code)
+        r = ranges(a, p, replicates, seed).filter(pl.col("trust_code") == code)
         prof["likely_range"] = r.drop("trust_code").row(0, named=True)
     prof["improvement"] = api.improvement_summary(a, p, code)
     if fmt is Fmt.json:
-        _echo(to_json(prof))
+        echo(to_json(prof))
         return
     metrics = pl.DataFrame(prof["metrics"]).select(
         "metric_id", "name", "value", "units", "score", "explanation"
     )
     if fmt is not Fmt.table:
-        _echo(render(metrics, fmt.value))
+        echo(render(metrics, fmt.value))
         return
     seg = str(prof["segment"])
     if prof["segment"] != prof["unadjusted_segment"]:
@@ -319,8 +196,8 @@ def trust(
         )
     lines.append(prof["improvement"]["summary"])
     lines += [f"  - {step}" for step in prof["improvement"]["steps"]]
-    _echo("\n".join(lines) + "\n")
-    _echo(render(metrics, "table"))
+    echo("\n".join(lines) + "\n")
+    echo(render(metrics, "table"))
 
 
 @app.command()
@@ -342,13 +219,13 @@ def metric(
     from nhs_league import api
     from nhs_league.output import render
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     m = p.metric(metric_id.upper())
     a = api.assess_default(ds, p, quarter=quarter, trust_type=trust_type.value, mode=mode.value)
     t = api.metric_ranking(a, p, m.score_id, trust_type.value)
     if top:
         t = t.head(top)
-    _echo(
+    echo(
         render(
             t, fmt.value, title=f"{m.id} {m.name}, {trust_type.value}, {a.quarter}", caption=m.help
         )
@@ -372,10 +249,10 @@ def explain(
 
     from nhs_league import api
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     code, q = api.trust_quarter(ds, query, quarter)
     a = api.assess(ds, p, quarter=q, mode=mode.value)
-    _echo(api.explain(a, p, code, metric_id.upper()) + "\n")
+    echo(api.explain(a, p, code, metric_id.upper()) + "\n")
 
 
 @app.command()
@@ -395,20 +272,20 @@ def verify(
     from nhs_league.engine.verify import verify as run_verify
     from nhs_league.output import render, to_json
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     quarters = [api.resolve_quarter(ds, quarter)] if quarter else None
     report = run_verify(ds, p, mode=mode.value, quarters=quarters)
     if fmt is Fmt.json:
-        _echo(to_json(report.as_dict()))
+        echo(to_json(report.as_dict()))
         return
     import polars as pl
 
     q = pl.DataFrame([{"quantity": k, **v.as_dict()} for k, v in report.quantities.items()])
     m = pl.DataFrame([{"metric": k, **v.as_dict()} for k, v in sorted(report.metrics.items())])
-    _echo(render(q, "table", title=f"verify ({report.mode}): {', '.join(report.quarters)}"))
-    _echo(render(m, "table", title="metric scores (pools complete in the loaded files)"))
+    echo(render(q, "table", title=f"verify ({report.mode}): {', '.join(report.quarters)}"))
+    echo(render(m, "table", title="metric scores (pools complete in the loaded files)"))
     if report.mismatches.height:
-        _echo(
+        echo(
             render(
                 report.mismatches.select(
                     "quarter",
@@ -424,7 +301,7 @@ def verify(
             )
         )
     for note in report.notes:
-        _echo(f"note: {note}\n")
+        echo(f"note: {note}\n")
 
 
 @app.command()
@@ -447,28 +324,9 @@ def export(
     from nhs_league import api
     from nhs_league.export import export as run_export
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     a = api.assess_default(ds, p, quarter=quarter, mode=mode.value)
-    ranges = _ranges(a, p, replicates, seed) if replicates else None
-    written = run_export(a, p, fmt.value, out, ranges)
+    likely = ranges(a, p, replicates, seed) if replicates else None
+    written = run_export(a, p, fmt.value, out, likely)
     for w in written:
-        _echo(f"wrote {w}\n")
-
-
-from nhs_league import cli_analysis  # noqa: E402,F401  (registers the analysis commands)
-
-
-def main() -> None:
-    """Console entry point: typed errors become one line on stderr and exit status 2."""
-    try:
-        app()
-    except NhsLeagueError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    # Run the imported module's main: its app is the one the analysis commands registered on.
-    from nhs_league.cli import main as _main
-
-    _main()
+        echo(f"wrote {w}\n")

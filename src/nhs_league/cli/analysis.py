@@ -1,6 +1,6 @@
 """Analysis commands of ``nhs-league``: whatif, improve, movement, compare-methods.
 
-Thin, like :mod:`nhs_league.cli`: parse, call the library, print.
+Thin, like :mod:`nhs_league.cli.core`: parse, call the library, print.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from nhs_league.cli import (
+from nhs_league.cli.app import app
+from nhs_league.cli.options import (
     DataOpt,
     Fmt,
     FmtOpt,
@@ -20,9 +21,8 @@ from nhs_league.cli import (
     QuarterOpt,
     StoreOpt,
     TypeOpt,
-    _context,
-    _echo,
-    app,
+    context,
+    echo,
 )
 
 
@@ -58,7 +58,7 @@ def whatif(
     from nhs_league.errors import ValueFormatError
     from nhs_league.output import render, to_json
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     code, q = api.trust_quarter(ds, query, quarter)
     base = sc.read_scenario_file(scenario_file, p) if scenario_file else sc.Scenario()
     changes = base.changes + tuple(sc.parse_set(s, code, p) for s in set_ or [])
@@ -78,7 +78,7 @@ def whatif(
         | (pl.col("value_before") != pl.col("value_after"))
     )
     if fmt is Fmt.json:
-        _echo(
+        echo(
             to_json(
                 {
                     "quarter": q,
@@ -91,16 +91,16 @@ def whatif(
         )
         return
     if fmt is not Fmt.table:
-        _echo(render(w.trust_rows, fmt.value))
+        echo(render(w.trust_rows, fmt.value))
         return
     for r in w.trust_rows.iter_rows(named=True):
-        _echo(
+        echo(
             f"{r['trust_name']} ({r['trust_code']}), {q}: average {r['average_score_before']:.2f}"
             f" → {r['average_score_after']:.2f}; segment {r['adjusted_segment_before']} → "
             f"{r['adjusted_segment_after']}; rank {r['league_rank_before']} → "
             f"{r['league_rank_after']}\n"
         )
-    _echo(
+    echo(
         render(
             changed.select(
                 "trust_code",
@@ -116,7 +116,7 @@ def whatif(
         )
     )
     if w.others.height:
-        _echo(
+        echo(
             render(
                 w.others.select(
                     "trust_code",
@@ -153,10 +153,10 @@ def improve(
     from nhs_league.analysis.improvement import improvement_table
     from nhs_league.output import render, to_json
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     if query is None:
         a = api.assess_default(ds, p, quarter=quarter, trust_type=trust_type.value, mode=mode.value)
-        _echo(
+        echo(
             render(
                 improvement_table(a, p, trust_type.value),
                 fmt.value,
@@ -168,9 +168,9 @@ def improve(
     a = api.assess(ds, p, quarter=q, mode=mode.value)
     summary = api.improvement_summary(a, p, code)
     if fmt is Fmt.json:
-        _echo(to_json({"trust_code": code, "quarter": a.quarter, **summary}))
+        echo(to_json({"trust_code": code, "quarter": a.quarter, **summary}))
         return
-    _echo(summary["summary"] + "\n" + "".join(f"  - {s}\n" for s in summary["steps"]))
+    echo(summary["summary"] + "\n" + "".join(f"  - {s}\n" for s in summary["steps"]))
 
 
 @app.command()
@@ -199,7 +199,7 @@ def movement(
     from nhs_league.analysis.movement import movement as run
     from nhs_league.output import arrow, render
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     a, b = api.resolve_quarter(ds, q_from), api.resolve_quarter(ds, q_to)
     m = run(
         ds, p, a, b, trust_type=trust_type.value, mode=mode.value, replicates=replicates, seed=seed
@@ -221,7 +221,7 @@ def movement(
                 arrow(m, "league_rank_from", "league_rank_to", "Rank"),
             ]
         )
-    _echo(
+    echo(
         render(
             m,
             fmt.value,
@@ -262,7 +262,7 @@ def compare_methods(
     from nhs_league.analysis.variants import compare_methods as run
     from nhs_league.output import arrow, render
 
-    p, ds = _context(pack, data, store)
+    p, ds = context(pack, data, store)
     q = api.resolve_quarter(ds, quarter, trust_type.value)
     c = run(ds, p, variant, quarter=q, trust_type=trust_type.value, mode=mode.value)
     moved = c.filter(
@@ -286,4 +286,4 @@ def compare_methods(
                 shown["places_up"].alias("Places up"),
             ]
         )
-    _echo(render(shown, fmt.value, title=title))
+    echo(render(shown, fmt.value, title=title))

@@ -789,3 +789,16 @@ def test_variants_compose(both: Dataset, pack: Pack) -> None:
     for r in v.table.iter_rows(named=True):
         seg = segment_of(r["average_score"], (2.0, 2.5, 3.0))
         assert r["unadjusted_segment"] == r["adjusted_segment"] == seg
+
+
+def test_likely_ranges_report_progress_chunk_by_chunk(mhc: Dataset, pack: Pack) -> None:
+    from nhs_league.analysis.uncertainty import CHUNK, likely_ranges
+
+    calls: list[tuple[int, int]] = []
+    a = assess(mhc, pack, quarter="Q4 2025/26")
+    likely_ranges(a, pack, replicates=2 * CHUNK + 5, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [
+        (CHUNK, 2 * CHUNK + 5),
+        (2 * CHUNK, 2 * CHUNK + 5),
+        (2 * CHUNK + 5, 2 * CHUNK + 5),
+    ]

@@ -330,3 +330,9 @@ def export(
     written = run_export(a, p, fmt.value, out, likely)
     for w in written:
         echo(f"wrote {w}\n")
+    others = [q for q in ds.quarters if q != a.quarter]
+    echo(
+        f"quarter {a.quarter} ({', '.join(a.loaded_types)} trusts)"
+        + (f"; also loaded: {', '.join(others)} (use --quarter)" if others else "")
+        + "\n"
+    )

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -48,3 +50,12 @@ def test_readme_keeps_the_licence_attribution() -> None:
         "Contains public sector information licensed under the Open Government Licence v3.0."
         in text
     )
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NHS_LEAGUE_STORE", str(tmp_path / "store.duckdb"))
+    readme = (ROOT / "README.md").read_text("utf-8")
+    code = re.findall(r"```python\n(.*?)\n```", readme, flags=re.S)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["a"].quarter == "Q1 2025/26"  # type: ignore[attr-defined]

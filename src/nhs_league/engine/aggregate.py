@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from nhs_league.engine.frames import collect
 from nhs_league.methods.pack import Pack
 
 ITEM_SCHEMA = {
@@ -33,6 +34,35 @@ def round_expr(expr: pl.Expr, digits: int) -> pl.Expr:
     return (expr.sign() * ((expr.abs() * scale + 0.5 + 1e-9).floor() / scale)).round(digits)
 
 
+def _item_table(pack: Pack, quarter: str) -> pl.DataFrame:
+    """One row per metric scored as (part of) an item: its item (its group's id, or its own score
+    id), the item's domain, and whether the quarter's precision rule rounds its score first."""
+    group_of = {member: g.id for g in pack.groups for member in g.members}
+    domain_of = {
+        **{m.score_id: m.domain for m in pack.metrics},
+        **{g.id: g.domain for g in pack.groups},
+    }
+    rounding = pack.rounding_for(quarter)
+    if any(d != 2 for d in rounding.values()):  # pragma: no cover - guarded by pack
+        raise ValueError("only 2-dp precision rules are supported")
+    metric_ids = list(dict.fromkeys(m.score_id for m in pack.metrics if m.item))
+    item_ids = [group_of.get(i, i) for i in metric_ids]
+    return pl.DataFrame(
+        {
+            "metric_id": metric_ids,
+            "item_id": item_ids,
+            "domain": [domain_of[i] for i in item_ids],
+            "rounded": [i in rounding for i in metric_ids],
+        },
+        schema={
+            "metric_id": pl.String,
+            "item_id": pl.String,
+            "domain": pl.String,
+            "rounded": pl.Boolean,
+        },
+    )
+
+
 def items(pack: Pack, scores: pl.DataFrame, quarter: str) -> pl.DataFrame:
     """The items each trust's average is taken over.
 
@@ -40,54 +70,42 @@ def items(pack: Pack, scores: pl.DataFrame, quarter: str) -> pl.DataFrame:
     one item first; every other score is one item. The Q1 2025/26 precision quirk rounds some
     scores before they enter (spec section 3).
     """
-    item_ids = [m.score_id for m in pack.metrics if m.item]
-    domain_of = {m.score_id: m.domain for m in pack.metrics}
-    group_of = {member: g.id for g in pack.groups for member in g.members}
-    group_domain = {g.id: g.domain for g in pack.groups}
-    rounding = pack.rounding_for(quarter)
-    s = scores.filter(pl.col("metric_id").is_in(item_ids) & pl.col("score").is_not_null())
-    digits = pl.col("metric_id").replace_strict(rounding, default=None, return_dtype=pl.Int64)
-    s = (
-        s.with_columns(
-            pl.when(digits.is_not_null())
-            .then(round_expr(pl.col("score"), 2))  # every rule in the 2025/26 pack is 2 dp
-            .otherwise(pl.col("score"))
-            .alias("score")
+    score = pl.col("score")
+    return collect(
+        scores.lazy()
+        .select("quarter", "trust_code", "metric_id", "score")
+        .join(_item_table(pack, quarter).lazy(), on="metric_id", maintain_order="left")
+        .filter(score.is_not_null())
+        .with_columns(
+            # every rule in the 2025/26 pack is 2 dp
+            pl.when(pl.col("rounded")).then(round_expr(score, 2)).otherwise(score).alias("score")
         )
-        if rounding
-        else s
+        .group_by("quarter", "trust_code", "item_id", maintain_order=True)
+        .agg(pl.col("domain").first(), score.mean(), pl.len().alias("members"))
+        .select(list(ITEM_SCHEMA))
+        .cast(ITEM_SCHEMA)  # type: ignore[arg-type]
     )
-    if rounding and any(d != 2 for d in rounding.values()):  # pragma: no cover - guarded by pack
-        raise ValueError("only 2-dp precision rules are supported")
-    s = s.with_columns(
-        pl.col("metric_id").replace_strict(group_of, default=pl.col("metric_id")).alias("item_id")
-    )
-    out = s.group_by("quarter", "trust_code", "item_id", maintain_order=True).agg(
-        pl.col("score").mean(), pl.len().cast(pl.Int64).alias("members")
-    )
-    dom = {**domain_of, **group_domain}
-    out = out.with_columns(
-        pl.col("item_id").replace_strict(dom, return_dtype=pl.String).alias("domain")
-    )
-    return out.select(list(ITEM_SCHEMA)).cast(ITEM_SCHEMA)  # type: ignore[arg-type]
 
 
 def averages(pack: Pack, item_frame: pl.DataFrame) -> pl.DataFrame:
     """Per trust: unrounded average, its published (2 dp) form, item count and domain scores."""
     digits = pack.published_digits
-    avg = item_frame.group_by("quarter", "trust_code").agg(
-        pl.col("score").mean().alias("average_raw"), pl.len().cast(pl.Int64).alias("n_items")
-    )
-    dom = item_frame.group_by("quarter", "trust_code", "domain").agg(pl.col("score").mean())
-    wide = dom.pivot(on="domain", index=["quarter", "trust_code"], values="score")
-    for d in pack.domains:
-        if d.key not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(d.key))
-    wide = wide.select(
-        "quarter",
-        "trust_code",
-        *[round_expr(pl.col(d.key), digits).alias(f"domain_{d.key}") for d in pack.domains],
-    )
-    return avg.with_columns(round_expr(pl.col("average_raw"), digits).alias("average_score")).join(
-        wide, on=["quarter", "trust_code"], how="left"
+    score = pl.col("score")
+    domains = {f"domain_{d.key}": d.key for d in pack.domains}
+    return collect(
+        item_frame.lazy()
+        .group_by("quarter", "trust_code")
+        .agg(
+            score.mean().alias("average_raw"),
+            pl.len().cast(pl.Int64).alias("n_items"),
+            *[score.filter(pl.col("domain") == key).mean().alias(c) for c, key in domains.items()],
+        )
+        .select(
+            "quarter",
+            "trust_code",
+            "average_raw",
+            "n_items",
+            round_expr(pl.col("average_raw"), digits).alias("average_score"),
+            *[round_expr(pl.col(c), digits) for c in domains],
+        )
     )

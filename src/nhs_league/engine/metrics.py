@@ -1,6 +1,13 @@
-"""Score every metric of a pack for one quarter: pools, completeness and fallbacks (spec §2, §6)."""
+"""Score every metric of a pack for one quarter: pools, completeness and fallbacks (spec §2, §6).
+
+The quarter's observations are sorted by metric and trust code once and read into NumPy arrays
+(:class:`Rows`). Each metric is scored on its own rows (a :class:`Part` per pool), and the score
+frame is built once, from all the parts, at the end (:func:`_assemble`).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -20,48 +27,94 @@ def pool_complete(metric: Metric, loaded: set[str]) -> bool:
     return set(metric.trust_types) <= loaded
 
 
-def _frame(
-    metric: Metric,
-    rows: pl.DataFrame,
-    scored: sc.Scored,
-    *,
-    complete: bool,
-    basis: np.ndarray,
-    note: np.ndarray,
-) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "quarter": rows["quarter"],
-            "trust_code": rows["trust_code"],
-            "trust_type": rows["trust_type"],
-            "metric_id": [metric.score_id] * rows.height,
-            "value_id": [metric.id if metric.has_value else None] * rows.height,
-            "value": rows["value"] if metric.has_value else [None] * rows.height,
-            "units": rows["units"] if metric.has_value else ["score"] * rows.height,
-            "score": scored.score,
-            "family": [metric.family] * rows.height,
-            "pool_size": [int(x) if x else None for x in scored.pool_size],
-            "position": [int(x) if x else None for x in scored.position],
-            "target_met": list(scored.target_met),
-            "pool_complete": [complete] * rows.height,
-            "basis": list(basis),
-            "note": list(note),
-            "file_rank": rows["rank"] if "rank" in rows.columns else [None] * rows.height,
-        },
-        schema=sc.SCORE_SCHEMA,
+@dataclass(frozen=True)
+class Rows:
+    """The observations of one quarter, sorted by metric and trust code, with their columns as
+    parallel arrays; ``spans`` gives each metric's rows as (start, stop)."""
+
+    frame: pl.DataFrame  # the sorted rows themselves
+    trust_code: np.ndarray
+    trust_type: np.ndarray  # integer codes: equal types, equal codes
+    units: np.ndarray
+    value: np.ndarray  # NaN where null
+    rank: np.ndarray  # NaN where null
+    spans: dict[str, tuple[int, int]]
+
+    @classmethod
+    def of(cls, obs: pl.DataFrame) -> Rows:
+        """``obs``: one quarter's observations (:data:`~nhs_league.ingest.nhse_nof.OBS_SCHEMA`)."""
+        rows = obs.sort("metric_id", "trust_code", maintain_order=True)
+        runs = rows["metric_id"].rle().struct.unnest()  # runs of one metric id: len, value
+        stops = np.cumsum(runs["len"].to_numpy()).tolist()
+        starts = [0, *stops][:-1]
+        return cls(
+            frame=rows,
+            trust_code=rows["trust_code"].to_numpy(),
+            trust_type=rows["trust_type"].cast(pl.Categorical).to_physical().to_numpy(),
+            units=rows["units"].to_numpy(),
+            value=rows["value"].to_numpy().astype(float),
+            rank=rows["rank"].to_numpy().astype(float),
+            spans=dict(zip(runs["value"].to_list(), zip(starts, stops, strict=True), strict=True)),
+        )
+
+    def of_metric(self, metric_id: str) -> np.ndarray:
+        """Row numbers of one metric, in trust code order (empty if it has none)."""
+        start, stop = self.spans.get(metric_id, (0, 0))
+        return np.arange(start, stop)
+
+
+def published_values(
+    published: pl.DataFrame, metric_ids: list[str]
+) -> dict[str, dict[str, float | None]]:
+    """NHS England's published values of ``metric_ids``: metric id -> trust code -> value."""
+    rows = published.filter(pl.col("metric_id").is_in(metric_ids))
+    out: dict[str, dict[str, float | None]] = {m: {} for m in metric_ids}
+    for metric_id, code, value in zip(
+        rows["metric_id"].to_list(),
+        rows["trust_code"].to_list(),
+        rows["value"].to_list(),
+        strict=True,
+    ):
+        out[metric_id][code] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Part:
+    """Scores of one metric for one pool: the rows scored (row numbers in :class:`Rows`) and, for
+    each, what was computed."""
+
+    metric: Metric
+    at: np.ndarray
+    scored: sc.Scored
+    basis: np.ndarray  # object array of str
+    note: np.ndarray  # object array of str or None
+    complete: bool
+    observed: bool = True  # False for a matrix score: its rows are an input's, without a rank
+
+
+def _computed(metric: Metric, at: np.ndarray, scored: sc.Scored, basis: str = sc.COMPUTED) -> Part:
+    """A part of a complete pool: every score has the same basis and no note."""
+    return Part(
+        metric,
+        at,
+        scored,
+        basis=np.full(at.size, basis, dtype=object),
+        note=np.full(at.size, None, dtype=object),
+        complete=True,
     )
 
 
-def _ranked(metric: Metric, rows: pl.DataFrame) -> sc.Scored:
-    value = rows["value"].to_numpy().astype(float)
-    group = rows["trust_type"].to_numpy()
-    rank = rows["rank"].fill_null(np.nan).to_numpy().astype(float)
+def _unranked(score: np.ndarray) -> sc.Scored:
+    n = score.size
+    return sc.Scored(score, np.zeros(n), np.zeros(n), np.full(n, None, dtype=object))
+
+
+def _ranked(metric: Metric, obs: Rows, at: np.ndarray) -> sc.Scored:
     is_count = (
-        (rows["units"] == metric.count_units).to_numpy()
-        if metric.count_units
-        else (np.zeros(rows.height, dtype=bool))
+        obs.units[at] == metric.count_units if metric.count_units else np.zeros(at.size, dtype=bool)
     )
-    return sc.score_ranked(metric, value, group, rank, is_count)
+    return sc.score_ranked(metric, obs.value[at], obs.trust_type[at], obs.rank[at], is_count)
 
 
 def estimate_changed(
@@ -88,30 +141,21 @@ def estimate_changed(
 
 def _fallback(
     metric: Metric,
-    rows: pl.DataFrame,
+    value: np.ndarray,
     scored: sc.Scored,
-    published: pl.DataFrame,
+    pub: np.ndarray,
     missing: str,
     changed: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reproduce mode, incomplete pool: replace the pool-dependent scores by NHS England's.
+    """Reproduce mode, incomplete pool: replace the pool-dependent scores by NHS England's
+    (``pub``: each row's published score, NaN where none).
 
     Values changed by a scenario (``changed``) cannot take NHS England's score; they are placed
     among the loaded trusts' recovered grid scores (:func:`estimate_changed`).
     """
-    basis = np.full(rows.height, sc.PARTIAL_POOL, dtype=object)
-    note = np.full(rows.height, f"pool incomplete: {missing} not loaded", dtype=object)
+    basis = np.full(value.size, sc.PARTIAL_POOL, dtype=object)
+    note = np.full(value.size, f"pool incomplete: {missing} not loaded", dtype=object)
     needs = scored.pool_size > 0  # the trusts whose score depends on the ranked group
-    pub = (
-        rows.select("trust_code")
-        .join(
-            published.filter(pl.col("metric_id") == metric.score_id).select("trust_code", "value"),
-            on="trust_code",
-            how="left",
-        )["value"]
-        .to_numpy()
-        .astype(float)
-    )
     have = needs & ~np.isnan(pub)
     lo, span = sc.grid_of(metric)
     n = sc.grid_size(pub[have], lo, span, at_least=int(needs.sum()))
@@ -124,7 +168,6 @@ def _fallback(
         )
         moved = needs & changed
         if moved.any():
-            value = rows["value"].to_numpy().astype(float)
             key = -value if metric.higher_is_better else value
             ref = have & ~changed
             scored.score[moved] = estimate_changed(
@@ -151,91 +194,146 @@ def _fallback(
     return basis, note
 
 
+def _matrix(metric: Metric, obs: Rows, a: list[Part], b: list[Part]) -> Part:
+    """Family E: one score for each trust with both inputs, in the order of the first input."""
+    a_at = np.concatenate([p.at for p in a])
+    a_score = np.concatenate([p.scored.score for p in a])
+    b_score = np.concatenate([p.scored.score for p in b])
+    b_row = {code: i for i, code in enumerate(obs.trust_code[np.concatenate([p.at for p in b])])}
+    pairs = [(i, b_row[code]) for i, code in enumerate(obs.trust_code[a_at]) if code in b_row]
+    ia = np.array([i for i, _ in pairs], dtype=np.int64)
+    ib = np.array([j for _, j in pairs], dtype=np.int64)
+    scored = _unranked(sc.matrix_score(metric, a_score[ia], b_score[ib]))
+    n = ia.size
+    return Part(
+        metric,
+        a_at[ia],
+        scored,
+        basis=np.full(n, sc.COMPUTED, dtype=object),
+        note=np.full(n, None, dtype=object),
+        complete=True,
+        observed=False,
+    )
+
+
+def _within_type(metric: Metric, obs: Rows, at: np.ndarray) -> list[Part]:
+    """One pool per trust type, in the order the types first appear (by trust code)."""
+    types = obs.trust_type[at]
+    parts = []
+    for t in dict.fromkeys(types.tolist()):
+        pool = at[types == t]
+        parts.append(_computed(metric, pool, _ranked(metric, obs, pool)))
+    return parts
+
+
 def score_metric(
     metric: Metric,
-    obs: pl.DataFrame,
-    published: pl.DataFrame,
+    obs: Rows,
+    published: dict[str, dict[str, float | None]],
     loaded: set[str],
     mode: str,
-    done: dict[str, pl.DataFrame],
+    done: dict[str, list[Part]],
     changed: frozenset[tuple[str, str]] = frozenset(),
-) -> pl.DataFrame | None:
+) -> list[Part] | None:
     """Scores of one metric for one quarter, or None when no loaded trust reports it.
 
-    ``changed`` names the (trust, metric) values a scenario changed (see ``_fallback``).
+    ``done`` holds the metrics scored so far (by score id), ``published`` NHS England's scores
+    a fallback may take (reproduce mode; see :func:`published_values`) and ``changed`` the
+    (trust, metric) values a scenario changed (see ``_fallback``).
     """
     if metric.family == "matrix":
         a, b = (done.get(i) for i in metric.inputs)
         if a is None or b is None:
             return None
-        rows = a.select("quarter", "trust_code", "trust_type", pl.col("score").alias("_a")).join(
-            b.select("trust_code", pl.col("score").alias("_b")), on="trust_code", how="inner"
-        )
-        score = sc.matrix_score(metric, rows["_a"].to_numpy(), rows["_b"].to_numpy())
-        scored = sc.Scored(
-            score,
-            np.zeros(rows.height),
-            np.zeros(rows.height),
-            np.full(rows.height, None, dtype=object),
-        )
-        return _frame(
-            metric,
-            rows,
-            scored,
-            complete=True,
-            basis=np.full(rows.height, sc.COMPUTED, dtype=object),
-            note=np.full(rows.height, None, dtype=object),
-        )
-    wanted = metric.id if metric.has_value else metric.score_id
-    rows = obs.filter(pl.col("metric_id") == wanted).sort("trust_code")
-    if rows.height == 0:
+        return [_matrix(metric, obs, a, b)]
+    at = obs.of_metric(metric.id if metric.has_value else metric.score_id)
+    if at.size == 0:
         return None
-    none = np.full(rows.height, None, dtype=object)
-    if metric.family in ("input", "bands"):
-        value = rows["value"].to_numpy().astype(float)
-        score = value if metric.family == "input" else sc.band_score(metric, value)
-        scored = sc.Scored(score, np.zeros(rows.height), np.zeros(rows.height), none.copy())
-        how = sc.INPUT if metric.family == "input" else sc.COMPUTED
-        return _frame(
-            metric,
-            rows,
-            scored,
-            complete=True,
-            basis=np.full(rows.height, how, dtype=object),
-            note=none,
-        )
-    complete = pool_complete(metric, loaded)
+    if metric.family == "input":
+        return [_computed(metric, at, _unranked(obs.value[at]), sc.INPUT)]
+    if metric.family == "bands":
+        return [_computed(metric, at, _unranked(sc.band_score(metric, obs.value[at])))]
     if metric.pool == "within-type":
-        parts = []
-        for _, sub in rows.group_by("trust_type", maintain_order=True):
-            parts.append(
-                _frame(
-                    metric,
-                    sub,
-                    _ranked(metric, sub),
-                    complete=True,
-                    basis=np.full(sub.height, sc.COMPUTED, dtype=object),
-                    note=np.full(sub.height, None, dtype=object),
-                )
-            )
-        return pl.concat(parts)
-    scored = _ranked(metric, rows)
+        return _within_type(metric, obs, at)
+    scored = _ranked(metric, obs, at)
+    if pool_complete(metric, loaded):
+        return [_computed(metric, at, scored)]
+    missing = ", ".join(sorted(set(metric.trust_types) - loaded))
+    n = at.size
     basis: np.ndarray
     note: np.ndarray
-    if complete:
-        basis = np.full(rows.height, sc.COMPUTED, dtype=object)
-        return _frame(metric, rows, scored, complete=True, basis=basis, note=none)
-    missing = ", ".join(sorted(set(metric.trust_types) - loaded))
     if mode == REPRODUCE:
-        mask = np.array([(c, metric.id) in changed for c in rows["trust_code"].to_list()])
-        basis, note = _fallback(metric, rows, scored, published, missing, mask)
+        codes = obs.trust_code[at]
+        found = published.get(metric.score_id, {})
+        pub = np.array([found.get(c) for c in codes.tolist()], dtype=float)  # None -> NaN
+        mask = np.array([(c, metric.id) in changed for c in codes.tolist()], dtype=bool)
+        basis, note = _fallback(metric, obs.value[at], scored, pub, missing, mask)
     else:
         ranked = scored.pool_size > 0
-        basis = np.full(rows.height, sc.COMPUTED, dtype=object)
+        basis = np.full(n, sc.COMPUTED, dtype=object)
         basis[ranked] = sc.PARTIAL_POOL
-        note = none.copy()
+        note = np.full(n, None, dtype=object)
         note[ranked] = f"pool incomplete: {missing} not loaded; ranked among loaded trusts only"
-    return _frame(metric, rows, scored, complete=False, basis=basis, note=note)
+    return [Part(metric, at, scored, basis, note, complete=False)]
+
+
+def _assemble(obs: Rows, parts: list[Part]) -> pl.DataFrame:
+    """The score frame (:data:`~nhs_league.engine.scoring.SCORE_SCHEMA`) of all parts, in order.
+
+    Three blocks side by side: the observed columns of each row (gathered from ``obs``), what
+    each part's metric says (one row per part, repeated for its rows) and the computed arrays.
+    """
+    observed = obs.frame.select("quarter", "trust_code", "trust_type", "value", "units", "rank")[
+        np.concatenate([p.at for p in parts])
+    ]
+    per_part = pl.DataFrame(
+        {
+            "metric_id": [p.metric.score_id for p in parts],
+            "value_id": [p.metric.id if p.metric.has_value else None for p in parts],
+            "family": [p.metric.family for p in parts],
+            "pool_complete": [p.complete for p in parts],
+            "has_value": [p.metric.has_value for p in parts],
+            "has_rank": [p.observed for p in parts],
+        },
+        schema={
+            "metric_id": pl.String,
+            "value_id": pl.String,
+            "family": pl.String,
+            "pool_complete": pl.Boolean,
+            "has_value": pl.Boolean,
+            "has_rank": pl.Boolean,
+        },
+    )[np.repeat(np.arange(len(parts)), [p.at.size for p in parts])]
+    computed = pl.DataFrame(
+        {
+            "score": np.concatenate([p.scored.score for p in parts]).astype(float),
+            "pool_size": np.concatenate([p.scored.pool_size for p in parts]).astype(np.int64),
+            "position": np.concatenate([p.scored.position for p in parts]).astype(np.int64),
+            "target_met": np.concatenate([p.scored.target_met for p in parts]).tolist(),
+            "basis": np.concatenate([p.basis for p in parts]).tolist(),
+            "note": np.concatenate([p.note for p in parts]).tolist(),
+        },
+        schema_overrides={"target_met": pl.Boolean, "basis": pl.String, "note": pl.String},
+    )
+    has_value = pl.col("has_value")
+    return pl.concat([observed, per_part, computed], how="horizontal").select(
+        "quarter",
+        "trust_code",
+        "trust_type",
+        "metric_id",
+        "value_id",
+        pl.when(has_value).then(pl.col("value")).alias("value"),
+        pl.when(has_value).then(pl.col("units")).otherwise(pl.lit("score")).alias("units"),
+        "score",
+        "family",
+        pl.when(pl.col("pool_size") != 0).then(pl.col("pool_size")).alias("pool_size"),
+        pl.when(pl.col("position") != 0).then(pl.col("position")).alias("position"),
+        "target_met",
+        "pool_complete",
+        "basis",
+        "note",
+        pl.when(pl.col("has_rank")).then(pl.col("rank")).alias("file_rank"),
+    )
 
 
 def score_quarter(
@@ -247,11 +345,18 @@ def score_quarter(
     changed: frozenset[tuple[str, str]] = frozenset(),
 ) -> pl.DataFrame:
     """Every metric score of one quarter (``obs`` and ``published`` hold that quarter only)."""
-    done: dict[str, pl.DataFrame] = {}
+    rows = Rows.of(obs)
+    fallback_ids = [
+        m.score_id
+        for m in pack.metrics
+        if mode == REPRODUCE and m.has_value and not pool_complete(m, loaded)
+    ]
+    pub = published_values(published, fallback_ids) if fallback_ids else {}
+    done: dict[str, list[Part]] = {}
     for metric in pack.metrics:
-        frame = score_metric(metric, obs, published, loaded, mode, done, changed)
-        if frame is not None:
-            done[metric.score_id] = frame
+        parts = score_metric(metric, rows, pub, loaded, mode, done, changed)
+        if parts is not None:
+            done[metric.score_id] = parts
     if not done:
         return pl.DataFrame(schema=sc.SCORE_SCHEMA)
-    return pl.concat(list(done.values()))
+    return _assemble(rows, [p for parts in done.values() for p in parts])

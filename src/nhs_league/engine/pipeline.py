@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from nhs_league.dataset import Dataset
 from nhs_league.engine import aggregate, metrics, ranking, segments
+from nhs_league.engine.frames import collect
 from nhs_league.engine.scoring import COMPUTED, INPUT
 from nhs_league.errors import NoData
 from nhs_league.methods.pack import Pack
@@ -45,6 +47,16 @@ class Assessment:
         )
 
 
+def _published_pair(published: pl.DataFrame, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    """The published values of metrics ``a`` and ``b`` of each trust that has both."""
+    of = metrics.published_values(published, [a, b])
+    codes = [c for c, v in of[a].items() if v is not None and of[b].get(c) is not None]
+    return (
+        np.array([of[a][c] for c in codes], dtype=float),
+        np.array([of[b][c] for c in codes], dtype=float),
+    )
+
+
 def _cut_points(
     pack: Pack, mode: str, table: pl.DataFrame, published: pl.DataFrame
 ) -> tuple[segments.CutPoints, list[str]]:
@@ -54,23 +66,33 @@ def _cut_points(
     if method == "fixed-thresholds":
         return segments.fixed(pack), notes
     if method == "implied":
-        pub = published.filter(
-            pl.col("metric_id").is_in(
-                [pack.summary["average_score"], pack.summary["unadjusted_segment"]]
-            )
-        ).pivot(on="metric_id", index="trust_code", values="value")
-        a, s = pack.summary["average_score"], pack.summary["unadjusted_segment"]
-        if a in pub.columns and s in pub.columns:
-            pub = pub.drop_nulls([a, s])
-            cuts = segments.implied(pub[a].to_numpy(), pub[s].to_numpy())
-            if cuts is not None:
-                return cuts, notes
+        averages, segs = _published_pair(
+            published, pack.summary["average_score"], pack.summary["unadjusted_segment"]
+        )
+        cuts = segments.implied(averages, segs)
+        if cuts is not None:
+            return cuts, notes
         notes.append(
             "cut-points: the published segments do not imply cut-points "
             "(a segment is empty or not published); used national quartiles instead"
         )
     avgs = table["average_score"].drop_nulls().to_numpy()
     return segments.quartiles(avgs, seg.percentile_method), notes
+
+
+def _fallback_notes(scores: pl.DataFrame) -> list[str]:
+    """One note per metric and basis of the scores that are not computed from a complete pool."""
+    counts = collect(
+        scores.lazy()
+        .filter(~pl.col("basis").is_in([COMPUTED, INPUT]))
+        .group_by("metric_id", "basis")
+        .agg(pl.len(), pl.col("note").first())
+        .sort("metric_id", "basis")
+    )
+    return [
+        f"{row['metric_id']}: {row['len']} scores {row['basis']} ({row['note']})"
+        for row in counts.iter_rows(named=True)
+    ]
 
 
 def latest_quarter(data: Dataset, trust_type: str | None = None) -> str:
@@ -103,25 +125,24 @@ def assess(
     q = data.quarter(quarter)
     if q.trusts.height == 0:
         raise NoData(f"no loaded data for {quarter}; loaded quarters: {', '.join(data.quarters)}")
-    loaded = q.loaded_types(quarter)
+    loaded = set(q.trusts["trust_type"].unique().to_list())  # q holds the one quarter
     scores = metrics.score_quarter(pack, q.observations, q.published, loaded, mode, changed)
     item_frame = aggregate.items(pack, scores, quarter)
     avgs = aggregate.averages(pack, item_frame)
-    fl = q.flags
-    table = q.trusts.join(avgs.drop("quarter"), on="trust_code", how="inner").join(
-        fl.drop("quarter"), on="trust_code", how="left"
+    table = collect(
+        q.trusts.lazy()
+        .join(avgs.lazy().drop("quarter"), on="trust_code", how="inner")
+        .join(q.flags.lazy().drop("quarter"), on="trust_code", how="left")
     )
     cuts, notes = _cut_points(pack, mode, table, q.published)
-    table = segments.apply_segments(pack, table, cuts)
-    table = ranking.score_rank(ranking.league_rank(table, pack.ranking_digits))
-    fb = scores.filter(~pl.col("basis").is_in([COMPUTED, INPUT]))
-    for row in (
-        fb.group_by("metric_id", "basis")
-        .agg(pl.len(), pl.col("note").first())
-        .sort("metric_id", "basis")
-        .iter_rows(named=True)
-    ):
-        notes.append(f"{row['metric_id']}: {row['len']} scores {row['basis']} ({row['note']})")
+    table = collect(
+        ranking.score_rank(
+            ranking.league_rank(
+                segments.apply_segments(pack, table.lazy(), cuts), pack.ranking_digits
+            )
+        ).sort("trust_type", "league_rank", "trust_code")
+    )
+    notes += _fallback_notes(scores)
     return Assessment(
         quarter=quarter,
         mode=mode,
@@ -130,7 +151,7 @@ def assess(
         loaded_types=tuple(sorted(loaded)),
         metric_scores=scores,
         items=item_frame,
-        table=table.sort("trust_type", "league_rank", "trust_code"),
+        table=table,
         cut_points=cuts,
         notes=tuple(notes),
         sources=data.sources,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from nhs_league.engine.frames import Frame
 
-def league_rank(frame: pl.DataFrame, digits: int = 2) -> pl.DataFrame:
+
+def league_rank(frame: Frame, digits: int = 2) -> Frame:
     """Aggregated metric ranking within each trust type: adjusted segment, then the 2-dp average;
     equal pairs share a rank and the next rank skips (1, 2, 2, 4)."""
     key = pl.col("adjusted_segment") * 10 ** (digits + 2) + (
@@ -17,7 +19,7 @@ def league_rank(frame: pl.DataFrame, digits: int = 2) -> pl.DataFrame:
     )
 
 
-def score_rank(frame: pl.DataFrame) -> pl.DataFrame:
+def score_rank(frame: Frame) -> Frame:
     """Rank on the average score alone, within trust type (the Rank of OF5002)."""
     return frame.with_columns(
         pl.col("average_score")

@@ -49,10 +49,23 @@ def positions(key: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarra
     file's within-type ``rank`` recovers NHS England's order of the unrounded values (spec §2,
     Positions). Equal values across groups cannot be ordered and share the position.
     """
-    k_i, k_j = key[:, None], key[None, :]
-    same = (k_j == k_i) & (group[None, :] == group[:, None]) & (rank[None, :] < rank[:, None])
-    better = (k_j < k_i) | same
-    out: np.ndarray = 1 + better.sum(axis=1)
+    order = np.argsort(key)
+    ordered = key[order]
+    # how many keys are smaller: ``searchsorted`` counts them in the sorted keys (NaN sorts last;
+    # a NaN key is smaller than none and larger than none)
+    ahead = np.searchsorted(ordered, key, side="left")
+    ahead[np.isnan(key)] = 0
+    # the within-group tie-break moves only keys equal to another one (a neighbour once sorted):
+    # compare those pairwise
+    equal_next = ordered[1:] == ordered[:-1]
+    if equal_next.any():
+        tied = np.zeros(key.size, dtype=bool)
+        tied[order[1:][equal_next]] = True
+        tied[order[:-1][equal_next]] = True
+        k, g, r = key[tied], group[tied], rank[tied]
+        same = (k[None, :] == k[:, None]) & (g[None, :] == g[:, None]) & (r[None, :] < r[:, None])
+        ahead[tied] += same.sum(axis=1)
+    out: np.ndarray = 1 + ahead
     return out
 
 
@@ -137,6 +150,9 @@ def matrix_score(metric: Metric, row: np.ndarray, col: np.ndarray) -> np.ndarray
     return out
 
 
+_GRID_BLOCK = 16  # candidate pool sizes tried at once by grid_size
+
+
 def grid_size(
     scores: np.ndarray,
     lo: float,
@@ -150,13 +166,16 @@ def grid_size(
     if scores.size == 0:
         return None
     eps = 1e-9
-    for n in range(max(at_least, 2), limit + 1):
+    for first in range(max(at_least, 2), limit + 1, _GRID_BLOCK):
+        # candidate sizes N, a block at a time: one row each
+        n = np.arange(first, min(first + _GRID_BLOCK, limit + 1))[:, None]
         k = np.round((scores - lo) * (n - 1) / span)
         d = scores - (lo + span * k / (n - 1))
         # Published figures round halves up: a score may sit 0.005 above its grid point, never
         # 0.005 below it. This rejects grids that fit only by rounding both ways.
-        if np.all((d > -tolerance + eps) & (d <= tolerance + eps)):
-            return n
+        fits = np.all((d > -tolerance + eps) & (d <= tolerance + eps), axis=1)
+        if fits.any():
+            return int(n[fits.argmax(), 0])
     return None
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from nhs_league.engine.frames import Frame
 from nhs_league.methods.pack import Pack
 
 
@@ -55,7 +56,7 @@ def segment_of(average: pl.Expr, cuts: CutPoints, on_cut_point: str = "better") 
     return 1 + past[0].cast(pl.Int64) + past[1].cast(pl.Int64) + past[2].cast(pl.Int64)
 
 
-def apply_segments(pack: Pack, frame: pl.DataFrame, cuts: CutPoints) -> pl.DataFrame:
+def apply_segments(pack: Pack, frame: Frame, cuts: CutPoints) -> Frame:
     """Add unadjusted, adjusted (override) and final (segment 5) segments.
 
     ``frame`` needs ``average_score`` (2 dp), ``financial_deficit`` and ``intensive_support``.

@@ -9,6 +9,7 @@ import polars as pl
 
 from nhs_league.dataset import Dataset
 from nhs_league.engine import aggregate
+from nhs_league.engine.frames import collect
 from nhs_league.engine.pipeline import Assessment, assess
 from nhs_league.methods.pack import Pack
 
@@ -81,18 +82,26 @@ class VerifyReport:
         }
 
 
-def _max(series: pl.Series) -> float:
-    top = series.max()
+def _max(top: object) -> float:
     return float(top) if isinstance(top, (int, float)) else 0.0
 
 
-def _pub(published: pl.DataFrame, metric_id: str, *, rank: bool = False) -> pl.DataFrame:
-    col = pl.col("rank") if rank else pl.col("value")
-    return (
-        published.filter(pl.col("metric_id") == metric_id)
-        .select("trust_code", col.alias("published"))
-        .drop_nulls("published")
-    )
+def _tally(frame: pl.DataFrame, ok: pl.Expr) -> tuple[int, int, float]:
+    """(matched, total, largest difference) of the compared cells in ``frame``."""
+    matched, top = frame.select(ok.sum().alias("matched"), pl.col("diff").max()).row(0)
+    return int(matched), frame.height, _max(top)
+
+
+def _pub(
+    published: dict[str, pl.DataFrame], metric_id: str, *, rank: bool = False
+) -> pl.LazyFrame | None:
+    """The published values (or ranks) of one metric, from ``published`` split by metric; None
+    if it has none."""
+    col = "rank" if rank else "value"
+    rows = published.get(metric_id)
+    if rows is None or rows[col].null_count() == rows.height:
+        return None
+    return rows.lazy().select("trust_code", pl.col(col).alias("published")).drop_nulls("published")
 
 
 def _cross_type_tie(scores: pl.DataFrame) -> pl.DataFrame:
@@ -115,14 +124,15 @@ def _compare_scores(
         (pl.col("score") - pl.col("published")).abs().alias("diff")
     )
     ok = pl.col("diff") <= SCORE_TOLERANCE + _EPS
-    total = report.quantities.setdefault("metric_scores", Tally())
-    total.add(int(j.select(ok.sum()).item()), j.height, _max(j["diff"]))
-    for (mid,), sub in j.group_by("metric_id"):
-        t = report.metrics.setdefault(str(mid), Tally())
-        t.add(int(sub.select(ok.sum()).item()), sub.height, _max(sub["diff"]))
-    skipped = a.metric_scores.filter(~pl.col("pool_complete"))
-    for (mid,), sub in skipped.group_by("metric_id"):
-        report.fallbacks[str(mid)] = report.fallbacks.get(str(mid), 0) + sub.height
+    report.quantities.setdefault("metric_scores", Tally()).add(*_tally(j, ok))
+    per_metric = j.group_by("metric_id").agg(
+        ok.sum().alias("matched"), pl.len(), pl.col("diff").max()
+    )
+    for mid, matched, total, top in per_metric.iter_rows():
+        report.metrics.setdefault(str(mid), Tally()).add(int(matched), total, _max(top))
+    skipped = a.metric_scores.filter(~pl.col("pool_complete")).group_by("metric_id").len()
+    for mid, n in skipped.iter_rows():
+        report.fallbacks[str(mid)] = report.fallbacks.get(str(mid), 0) + n
     bad = j.filter(~ok)
     if bad.height == 0:
         return []
@@ -170,10 +180,21 @@ def _domain_reason(a: Assessment, pack: Pack, score_mismatch: pl.DataFrame) -> p
 
 
 def _compare_table(
-    a: Assessment, pack: Pack, pub: pl.DataFrame, report: VerifyReport, score_mismatch: pl.DataFrame
+    a: Assessment,
+    pack: Pack,
+    published: pl.DataFrame,
+    report: VerifyReport,
+    score_mismatch: pl.DataFrame,
 ) -> list[pl.DataFrame]:
     s = pack.summary
-    checks: list[tuple[str, str, str, pl.DataFrame, str | None]] = [
+    wanted = [*s.values(), *(d.score_id for d in pack.domains)]
+    pub = {
+        str(mid): rows
+        for (mid,), rows in published.filter(pl.col("metric_id").is_in(wanted))
+        .partition_by("metric_id", as_dict=True)
+        .items()
+    }
+    checks: list[tuple[str, str, str, pl.LazyFrame | None, str | None]] = [
         ("average_score", "average_score", s["average_score"], _pub(pub, s["average_score"]), None),
         (
             "unadjusted_segment",
@@ -203,25 +224,26 @@ def _compare_table(
             ("domain_scores", f"domain_{d.key}", d.score_id, _pub(pub, d.score_id), d.key)
         )
     out = []
-    reasons = _domain_reason(a, pack, score_mismatch)
-    for quantity, column, mid, published, domain in checks:
-        if published.height == 0:
+    reasons: pl.DataFrame | None = None  # worked out when a domain score first differs
+    for quantity, column, mid, pub_rows, domain in checks:
+        if pub_rows is None:
             continue
-        j = (
-            a.table.select("trust_code", pl.col(column).cast(pl.Float64).alias("computed"))
-            .join(published, on="trust_code", how="inner")
+        j = collect(
+            a.table.lazy()
+            .select("trust_code", pl.col(column).cast(pl.Float64).alias("computed"))
+            .join(pub_rows, on="trust_code", how="inner")
             .with_columns(
                 (pl.col("computed") - pl.col("published")).abs().fill_null(99.0).alias("diff")
             )
         )
         ok = pl.col("diff") <= EXACT
-        report.quantities.setdefault(quantity, Tally()).add(
-            int(j.select(ok.sum()).item()), j.height, _max(j["diff"])
-        )
+        report.quantities.setdefault(quantity, Tally()).add(*_tally(j, ok))
         bad = j.filter(~ok)
         if bad.height == 0:
             continue
         if domain is not None:
+            if reasons is None:
+                reasons = _domain_reason(a, pack, score_mismatch)
             r = reasons.filter(pl.col("domain") == domain).select("trust_code", "alt", "hit")
             bad = bad.join(r, on="trust_code", how="left").with_columns(
                 pl.when(pl.col("hit").is_not_null())

@@ -143,3 +143,17 @@ def test_strict_cut_points_are_national_quartiles(both: Dataset, pack: Pack) -> 
     lo = (2.05, 2.32, 2.60)
     for c, low in zip(r.cut_points.values, lo, strict=True):
         assert low < c < low + 0.01
+
+
+@pytest.mark.parametrize("fixture", ["acute", "both"])
+def test_strict_mode_explains_every_mismatch(
+    fixture: str, pack: Pack, request: pytest.FixtureRequest
+) -> None:
+    """Strict mode differs from NHS England where pools are incomplete; each difference is
+    traced to its cause, none is left unexplained."""
+    data = request.getfixturevalue(fixture)
+    r = verify(data, pack, mode="strict", quarters=[Q1])
+    assert r.mismatches.height > 0
+    assert "unexplained" not in r.mismatches["reason"].to_list()
+    partial = r.mismatches.filter(pl.col("reason").str.starts_with("rests on scores ranked"))
+    assert set(partial["quantity"]) <= {"average_score", "domain_scores"}

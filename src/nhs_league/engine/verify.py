@@ -11,6 +11,7 @@ from nhs_league.dataset import Dataset
 from nhs_league.engine import aggregate
 from nhs_league.engine.frames import collect
 from nhs_league.engine.pipeline import Assessment, assess
+from nhs_league.engine.scoring import PARTIAL_POOL
 from nhs_league.methods.pack import Pack
 
 # Tolerances, named in one place. A published metric score is rounded to 2 dp, so an exact
@@ -179,6 +180,84 @@ def _domain_reason(a: Assessment, pack: Pack, score_mismatch: pl.DataFrame) -> p
     return dom.join(hit, on=["trust_code", "domain"], how="left")
 
 
+PARTIAL_REASON = (
+    "rests on scores ranked among the loaded trusts only: a pool needs a trust type that is not "
+    "loaded (strict mode; docs/modes.md)"
+)
+
+
+def _partial(a: Assessment, pack: Pack, domain: str | None = None) -> list[str]:
+    """Trusts with an item score ranked in an incomplete pool (in ``domain``, if given)."""
+    items = {m.score_id for m in pack.metrics if m.item and (domain is None or m.domain == domain)}
+    items |= {x for g in pack.groups if domain is None or g.domain == domain for x in g.members}
+    s = a.metric_scores.filter(
+        (pl.col("basis") == PARTIAL_POOL) & pl.col("metric_id").is_in(sorted(items))
+    )
+    return sorted(set(s["trust_code"].to_list()))
+
+
+def _reason(
+    quantity: str,
+    a: Assessment,
+    pack: Pack,
+    wrong: dict[str, set[str]],
+    score_mismatch: pl.DataFrame,
+) -> pl.Expr:
+    """Why a summary quantity differs: the first cause found upstream of it, else unexplained."""
+    code = pl.col("trust_code")
+    first_hit = dict(
+        score_mismatch.group_by("trust_code").agg(pl.col("metric_id").first()).iter_rows()
+    )
+    chain: list[tuple[pl.Expr, pl.Expr]] = []
+    if quantity == "average_score":
+        chain.append(
+            (
+                code.is_in(list(first_hit)),
+                pl.format(
+                    "follows from the metric score mismatch on {}",
+                    code.replace_strict(first_hit, default=None, return_dtype=pl.String),
+                ),
+            )
+        )
+        chain.append((code.is_in(_partial(a, pack)), pl.lit(PARTIAL_REASON)))
+    elif quantity == "unadjusted_segment":
+        chain.append(
+            (
+                code.is_in(sorted(wrong.get("average_score", ()))),
+                pl.lit("follows from the average score"),
+            )
+        )
+        missing = sorted(set(pack.trust_types) - set(a.loaded_types))
+        if a.cut_points.method == "national-quartiles" and missing:
+            chain.append(
+                (
+                    pl.lit(True),
+                    pl.lit(
+                        f"the cut-points are quartiles of the loaded trusts only ({', '.join(missing)} "
+                        "not loaded), not of all trusts in England"
+                    ),
+                )
+            )
+    elif quantity in ("adjusted_segment", "final_segment"):
+        upstream = wrong.get("unadjusted_segment", set()) | wrong.get("adjusted_segment", set())
+        chain.append((code.is_in(sorted(upstream)), pl.lit("follows from the segment before it")))
+    elif quantity == "league_rank":
+        own = wrong.get("average_score", set()) | wrong.get("adjusted_segment", set())
+        chain.append((code.is_in(sorted(own)), pl.lit("follows from its own average or segment")))
+        types = a.table.filter(code.is_in(sorted(own)))["trust_type"].unique().to_list()
+        others = a.table.filter(pl.col("trust_type").is_in(types))["trust_code"].to_list()
+        chain.append(
+            (
+                code.is_in(others),
+                pl.lit("follows from other trusts' averages or segments in its table"),
+            )
+        )
+    expr: pl.Expr = pl.lit("unexplained")
+    for cond, value in reversed(chain):  # the first cause in the chain wins
+        expr = pl.when(cond).then(value).otherwise(expr)
+    return expr.alias("reason")
+
+
 def _compare_table(
     a: Assessment,
     pack: Pack,
@@ -224,6 +303,7 @@ def _compare_table(
             ("domain_scores", f"domain_{d.key}", d.score_id, _pub(pub, d.score_id), d.key)
         )
     out = []
+    wrong: dict[str, set[str]] = {}  # trusts whose earlier quantity differs
     reasons: pl.DataFrame | None = None  # worked out when a domain score first differs
     for quantity, column, mid, pub_rows, domain in checks:
         if pub_rows is None:
@@ -255,11 +335,14 @@ def _compare_table(
                         "inputs entered with cannot be pinned down from the files (spec §6)"
                     )
                 )
+                .when(pl.col("trust_code").is_in(_partial(a, pack, domain)))
+                .then(pl.lit(PARTIAL_REASON))
                 .otherwise(pl.lit("unexplained"))
                 .alias("reason")
             )
         else:
-            bad = bad.with_columns(pl.lit("unexplained").alias("reason"))
+            bad = bad.with_columns(_reason(quantity, a, pack, wrong, score_mismatch))
+        wrong[quantity] = set(bad["trust_code"].to_list())
         out.append(
             bad.select(
                 pl.lit(a.quarter).alias("quarter"),

@@ -233,8 +233,8 @@ def _reason(
                 (
                     pl.lit(True),
                     pl.lit(
-                        f"the cut-points are quartiles of the loaded trusts only ({', '.join(missing)} "
-                        "not loaded), not of all trusts in England"
+                        "the cut-points are quartiles of the loaded trusts only "
+                        f"({', '.join(missing)} not loaded), not of all trusts in England"
                     ),
                 )
             )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from nhs_league.analysis.uncertainty import DEFAULT_SEED, Items, resample_means
+from nhs_league.analysis.uncertainty import DEFAULT_SEED, Items, padded, resample_means
 from nhs_league.dataset import Dataset
 from nhs_league.engine.pipeline import Assessment, assess
 from nhs_league.engine.segments import CutPoints
@@ -66,15 +66,8 @@ def _significance(
             how="inner",
         )
         .with_columns((pl.col("to") - pl.col("from")).alias("diff"))
-        .sort("trust_code", "item_id")
-        .group_by("trust_code", maintain_order=True)
-        .agg(pl.col("diff"))
     )
-    lists = dict(zip(pairs["trust_code"].to_list(), pairs["diff"].to_list(), strict=True))
-    counts = np.array([len(lists.get(c, [])) for c in codes], dtype=np.int64)
-    values = np.full((len(codes), int(counts.max(initial=1))), np.nan)
-    for i, c in enumerate(codes):
-        values[i, : counts[i]] = lists.get(c, [])
+    values, counts = padded(pairs, "diff", codes)
     diffs = Items(codes, np.zeros(len(codes)), values, counts, np.zeros(len(codes), bool))
     means = resample_means(diffs, replicates, np.random.default_rng(seed))
     lo, hi = np.percentile(means, [2.5, 97.5], axis=1)

@@ -58,19 +58,26 @@ class Items:
     deficit: np.ndarray  # financial override flag per trust
 
 
-def item_matrix(a: Assessment) -> Items:
-    table = a.table.sort("trust_code")
-    codes = table["trust_code"].to_list()
+def padded(frame: pl.DataFrame, column: str, codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``column`` of ``frame`` (rows: trust_code, item_id, ...) as one NaN-padded row per trust
+    of ``codes``, items in item order; and the number of items of each trust."""
     grouped = (
-        a.items.sort("trust_code", "item_id")
+        frame.sort("trust_code", "item_id")
         .group_by("trust_code", maintain_order=True)
-        .agg(pl.col("score"))
+        .agg(pl.col(column))
     )
-    lists = dict(zip(grouped["trust_code"].to_list(), grouped["score"].to_list(), strict=True))
+    lists = dict(zip(grouped["trust_code"].to_list(), grouped[column].to_list(), strict=True))
     counts = np.array([len(lists.get(c, [])) for c in codes], dtype=np.int64)
     values = np.full((len(codes), int(counts.max(initial=1))), np.nan)
     for i, c in enumerate(codes):
         values[i, : counts[i]] = lists.get(c, [])
+    return values, counts
+
+
+def item_matrix(a: Assessment) -> Items:
+    table = a.table.sort("trust_code")
+    codes = table["trust_code"].to_list()
+    values, counts = padded(a.items, "score", codes)
     return Items(
         codes=codes,
         types=table["trust_type"].to_numpy(),

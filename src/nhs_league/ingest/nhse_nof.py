@@ -331,7 +331,7 @@ def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame
             expected="one row per quarter, trust, metric and units",
         )
     frame = frame.with_columns(pl.col("Metric_ID").replace_strict(role).alias("_role"))
-    obs = frame.filter(pl.col("_role") == "observation").select(
+    columns = [
         pl.col("_quarter").alias("quarter"),
         pl.col("Trust_code").alias("trust_code"),
         pl.col("_type").alias("trust_type"),
@@ -339,18 +339,13 @@ def _read_data(frame: pl.DataFrame, pack: Pack, name: str) -> tuple[pl.DataFrame
         pl.col("_units").alias("units"),
         pl.col("_value").alias("value"),
         pl.col("_rank").alias("rank"),
+    ]
+    obs = frame.filter(pl.col("_role") == "observation").select(
+        *columns,
         pl.col("Reporting_date").alias("reporting_date"),
         pl.col("_line").alias("line"),
     )
-    pub = frame.filter(pl.col("_role") == "published").select(
-        pl.col("_quarter").alias("quarter"),
-        pl.col("Trust_code").alias("trust_code"),
-        pl.col("_type").alias("trust_type"),
-        pl.col("Metric_ID").alias("metric_id"),
-        pl.col("_units").alias("units"),
-        pl.col("_value").alias("value"),
-        pl.col("_rank").alias("rank"),
-    )
+    pub = frame.filter(pl.col("_role") == "published").select(columns)
     flags = _flags_from_summary(frame, pack, name)
     return obs, pub, flags
 

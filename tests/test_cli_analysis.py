@@ -262,6 +262,11 @@ def test_compare_methods_no_override_csv(store: Path) -> None:
         (["whatif", "RCX", "--set", "OF1046=7"], ["OF1046", "from 1 to 4"]),
         (["whatif", "RDY", "--set", "OF0013=78"], ["does not apply"]),
         (["compare-methods", "--variant", "thresholds=3,2,1"], ["strictly ascending cut-points"]),
+        (["whatif", "RBS", "--set", "OF0017=10"], ["RBS reports no OF0017", "only values"]),
+        (
+            ["movement", "--from", "Q1", "--to", "Q1", "--type", "acute"],
+            ["the same quarter (Q1 2025/26)"],
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(store: Path, args: list[str], words: list[str]) -> None:

@@ -143,7 +143,11 @@ def read_scenario_file(path: str | Path, pack: Pack) -> Scenario:
 
 
 def apply(data: Dataset, pack: Pack, quarter: str, scenario: Scenario) -> Dataset:
-    """A changed copy of ``data``: changed values lose the file's tie-break rank."""
+    """A changed copy of ``data``: changed values lose the file's tie-break rank.
+
+    Only values a trust reports can change (its own units: a count for a trust with no
+    infection threshold); adding a metric would change what its average is taken over.
+    """
     obs = data.observations
     trusts = data.trusts.filter(pl.col("quarter") == quarter)
     types = dict(trusts.select("trust_code", "trust_type").iter_rows())
@@ -164,31 +168,15 @@ def apply(data: Dataset, pack: Pack, quarter: str, scenario: Scenario) -> Datase
             & (pl.col("trust_code") == c.trust_code)
             & (pl.col("metric_id") == c.metric_id)
         )
-        if m.count_units:  # a value is a rate against the threshold, not a count
-            hit = hit & (pl.col("units") != m.count_units)
-        if obs.filter(hit).height:
-            obs = obs.with_columns(
-                pl.when(hit).then(pl.lit(c.value)).otherwise(pl.col("value")).alias("value"),
-                pl.when(hit).then(None).otherwise(pl.col("rank")).alias("rank"),
+        if obs.filter(hit).height == 0:
+            raise NoData(
+                f"{c.trust_code} reports no {c.metric_id} ({m.name}) in {quarter}; a what-if "
+                "changes only values a trust reports"
             )
-        else:
-            new = pl.DataFrame(
-                [
-                    {
-                        "quarter": quarter,
-                        "trust_code": c.trust_code,
-                        "trust_type": ttype,
-                        "metric_id": c.metric_id,
-                        "units": m.units,
-                        "value": c.value,
-                        "rank": None,
-                        "reporting_date": "scenario",
-                        "line": None,
-                    }
-                ],
-                schema=obs.schema,
-            )
-            obs = pl.concat([obs, new])
+        obs = obs.with_columns(
+            pl.when(hit).then(pl.lit(c.value)).otherwise(pl.col("value")).alias("value"),
+            pl.when(hit).then(None).otherwise(pl.col("rank")).alias("rank"),
+        )
     flags = data.flags
     for code, deficit in scenario.deficit:
         hit = (pl.col("quarter") == quarter) & (pl.col("trust_code") == code)

@@ -74,8 +74,8 @@ def whatif(
         raise ValueFormatError("whatif", "nothing to change", expected="--set, --deficit or --file")
     w = sc.run(ds, p, scenario, quarter=q, mode=mode.value)
     changed = w.metric_rows.filter(
-        (pl.col("score_before") != pl.col("score_after"))
-        | (pl.col("value_before") != pl.col("value_after"))
+        pl.col("score_before").ne_missing(pl.col("score_after"))
+        | pl.col("value_before").ne_missing(pl.col("value_after"))
     )
     if fmt is Fmt.json:
         echo(
@@ -197,16 +197,17 @@ def movement(
 
     from nhs_league import api
     from nhs_league.analysis.movement import movement as run
+    from nhs_league.errors import NoData
     from nhs_league.output import arrow, render
 
     p, ds = context(pack, data, store)
     a, b = api.resolve_quarter(ds, q_from), api.resolve_quarter(ds, q_to)
+    if a == b:
+        raise NoData(f"--from and --to are the same quarter ({a}); give two different quarters")
     m = run(
         ds, p, a, b, trust_type=trust_type.value, mode=mode.value, replicates=replicates, seed=seed
     )
     if m.height == 0:
-        from nhs_league.errors import NoData
-
         raise NoData(f"no {trust_type.value} trust is loaded in both {a} and {b}")
     if fmt is Fmt.table:
         m = pl.DataFrame(

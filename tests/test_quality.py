@@ -59,3 +59,38 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["a"].quarter == "Q1 2025/26"  # type: ignore[attr-defined]
+
+
+def test_readme_first_command_works_in_a_fresh_venv(tmp_path: Path) -> None:
+    """The README's first command, as a newcomer runs it: a plain (not editable) install with
+    the runtime dependencies only, no test extras, then the North West table."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    first = re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)[0].strip()
+    assert first.startswith("python3 -m venv .venv && .venv/bin/pip install -q . && ")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert pip.returncode == 0, pip.stderr
+    command = first.split(" && ")[-1].replace(".venv/bin/", "")
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    r = subprocess.run(
+        command + " --format csv",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1 + 23
+    assert any(line.startswith("16,RBS,Alder Hey") for line in lines)
+    assert (tmp_path / "home" / ".local" / "share" / "nhs-league" / "store.duckdb").exists()

@@ -84,3 +84,18 @@ def test_read_only_store_must_exist(tmp_path: Path, pack: Pack) -> None:
 
     with pytest.raises(StoreError, match="no store here"):
         Store(tmp_path / "none.duckdb", pack, read_only=True)
+
+
+def test_an_interrupted_seeding_completes_next_time(store_path: Path, pack: Pack) -> None:
+    with Store(store_path, pack) as st:
+        full = st.counts()
+        # As if the process had died after the first bundled file: the second file's rows and the
+        # seeded mark are gone.
+        st.con.execute("DELETE FROM meta")
+        for table in ("trusts", "observations", "flags", "published"):
+            st.con.execute(f"DELETE FROM {table} WHERE file_seq = 2")
+        st.con.execute("DELETE FROM files WHERE seq = 2")
+        assert st.counts()["files"] == 1
+    with Store(store_path, pack) as st:
+        assert st.counts() == full
+        assert st.files()["name"].to_list()[-1].startswith("q4-2025-26/")

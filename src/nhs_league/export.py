@@ -7,8 +7,8 @@ Three tables, four formats:
 * ``xlsx``: one workbook, one sheet per table.
 
 Output is deterministic: the same assessment gives the same bytes (no timestamps; the workbook's
-creation date is the first day of the assessed quarter). pyarrow and xlsxwriter are optional and
-imported only when their format is asked for.
+creation date is the first day of the assessed quarter). pyarrow and xlsxwriter are imported only
+when their format is asked for, so commands that do not export do not pay for them.
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ def _require(module: str, fmt: str) -> ModuleType:
     except ImportError:
         raise NhsLeagueError(
             f"--format {fmt} needs the optional package {module.split('.')[0]}; "
-            "install it with: pip install 'nhs-league[export]'"
+            f"install it with: pip install {module.split('.')[0]}"
         ) from None
 
 

@@ -4,7 +4,8 @@
 * Loading the same bytes again is a no-op (keyed by SHA-256 of the content).
 * Nothing is overwritten: each file's rows are kept with its load sequence number, and the
   dataset is rebuilt by replaying files in load order (a later file supersedes what it covers).
-* A new store is seeded from the publications bundled with the package.
+* A new store is seeded from the publications bundled with the package, once; a seeding that was
+  interrupted completes the next time the store is opened.
 """
 
 from __future__ import annotations
@@ -60,8 +61,7 @@ class Store:
     def __init__(self, path: str | Path, pack: Pack, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.pack = pack
-        new = not self.path.exists()
-        if new and read_only:
+        if not self.path.exists() and read_only:
             raise StoreError(f"{self.path}: no store here to open read-only")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,9 +70,7 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
         if not read_only:
             self._create()
-            if new:
-                for name, raw in bundled_files():
-                    self.load_bytes(raw, name)
+            self._seed()
 
     def close(self) -> None:
         self.con.close()
@@ -88,9 +86,21 @@ class Store:
             "CREATE TABLE IF NOT EXISTS files (seq BIGINT PRIMARY KEY, sha256 VARCHAR UNIQUE, "
             "name VARCHAR, path VARCHAR, layout VARCHAR, loaded_at TIMESTAMP, n_rows BIGINT)"
         )
+        self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         for table in _TABLES:
             cols = ", ".join(f"{c} {_SQL_TYPES[t]}" for c, t in _SCHEMAS[table].items())
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} (file_seq BIGINT, {cols})")
+
+    def _seed(self) -> None:
+        """Load the bundled publications once, the first time the store is opened. The mark is
+        set only after every file loaded, so an interrupted seeding completes next time (files
+        already in are no-ops by content hash)."""
+        done = self.con.execute("SELECT count(*) FROM meta WHERE key = 'seeded'").fetchall()
+        if done[0][0]:
+            return
+        for name, raw in bundled_files():
+            self.load_bytes(raw, name)
+        self.con.execute("INSERT INTO meta VALUES ('seeded', ?)", [datetime.now(UTC).isoformat()])
 
     def has(self, sha256: str) -> bool:
         return bool(

@@ -94,3 +94,17 @@ def test_readme_first_command_works_in_a_fresh_venv(tmp_path: Path) -> None:
     assert len(lines) == 1 + 23
     assert any(line.startswith("16,RBS,Alder Hey") for line in lines)
     assert (tmp_path / "home" / ".local" / "share" / "nhs-league" / "store.duckdb").exists()
+
+
+def test_top_level_api_and_lazy_imports() -> None:
+    import nhs_league as nl
+
+    for name in nl.__all__:
+        assert getattr(nl, name) is not None, name
+    r = subprocess.run(
+        [sys.executable, "-c", "import sys, nhs_league.cli; print('polars' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert r.stdout.strip() == "False"  # --help does not pay for the data stack

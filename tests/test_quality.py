@@ -30,7 +30,7 @@ def test_ruff_clean() -> None:
     assert r.returncode == 0, r.stdout
 
 
-def test_mypy_strict_on_engine_and_methods() -> None:
+def test_mypy_strict_on_the_package() -> None:
     r = _run("mypy")
     assert r.returncode == 0, r.stdout
 

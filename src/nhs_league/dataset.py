@@ -18,9 +18,10 @@ from nhs_league.ingest.nhse_nof import (
     TRUSTS_SCHEMA,
     Publication,
 )
+from nhs_league.ingest.tables import Schema
 
 _TABLES = ("trusts", "observations", "flags", "published")
-_SCHEMAS = {
+_SCHEMAS: dict[str, Schema] = {
     "trusts": TRUSTS_SCHEMA,
     "observations": OBS_SCHEMA,
     "flags": FLAGS_SCHEMA,
@@ -38,7 +39,12 @@ class Dataset:
 
     @classmethod
     def empty(cls) -> Dataset:
-        return cls(*(pl.DataFrame(schema=_SCHEMAS[t]) for t in _TABLES))
+        return cls(
+            trusts=pl.DataFrame(schema=TRUSTS_SCHEMA),
+            observations=pl.DataFrame(schema=OBS_SCHEMA),
+            flags=pl.DataFrame(schema=FLAGS_SCHEMA),
+            published=pl.DataFrame(schema=PUBLISHED_SCHEMA),
+        )
 
     @classmethod
     def from_publications(cls, publications: Iterable[Publication]) -> Dataset:

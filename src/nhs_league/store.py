@@ -159,9 +159,10 @@ class Store:
         return LoadResult(pub.name, pub.sha256, True, rows, coverage)
 
     def files(self) -> pl.DataFrame:
-        return self.con.sql(
+        files: pl.DataFrame = self.con.sql(
             "SELECT seq, name, sha256, layout, loaded_at, n_rows FROM files ORDER BY seq"
         ).pl()
+        return files
 
     def dataset(self) -> Dataset:
         """Replay every stored file in load order."""
@@ -169,11 +170,7 @@ class Store:
             "SELECT seq, name, sha256, path, layout FROM files ORDER BY seq"
         ).fetchall()
         tables = {
-            t: self.con.sql(f"SELECT * FROM {t}")
-            .pl()
-            .cast(
-                {"file_seq": pl.Int64, **_SCHEMAS[t]}  # type: ignore[dict-item]
-            )
+            t: self.con.sql(f"SELECT * FROM {t}").pl().cast({"file_seq": pl.Int64, **_SCHEMAS[t]})
             for t in _TABLES
         }
         ds = Dataset.empty()

@@ -151,6 +151,7 @@ def improve(
 
     from nhs_league import api
     from nhs_league.analysis.improvement import improvement_table
+    from nhs_league.engine.pipeline import assess
     from nhs_league.output import render, to_json
 
     p, ds = context(pack, data, store)
@@ -165,7 +166,7 @@ def improve(
         )
         return
     code, q = api.trust_quarter(ds, query, quarter)
-    a = api.assess(ds, p, quarter=q, mode=mode.value)
+    a = assess(ds, p, quarter=q, mode=mode.value)
     summary = api.improvement_summary(a, p, code)
     if fmt is Fmt.json:
         echo(to_json({"trust_code": code, "quarter": a.quarter, **summary}))

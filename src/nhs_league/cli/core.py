@@ -149,11 +149,12 @@ def trust(
     import polars as pl
 
     from nhs_league import api
+    from nhs_league.engine.pipeline import assess
     from nhs_league.output import render, to_json
 
     p, ds = context(pack, data, store)
     code, q = api.trust_quarter(ds, query, quarter)
-    a = api.assess(ds, p, quarter=q, mode=mode.value)
+    a = assess(ds, p, quarter=q, mode=mode.value)
     prof = api.trust_profile(a, p, code)
     if replicates:
         r = ranges(a, p, replicates, seed).filter(pl.col("trust_code") == code)
@@ -248,10 +249,11 @@ def explain(
     """
 
     from nhs_league import api
+    from nhs_league.engine.pipeline import assess
 
     p, ds = context(pack, data, store)
     code, q = api.trust_quarter(ds, query, quarter)
-    a = api.assess(ds, p, quarter=q, mode=mode.value)
+    a = assess(ds, p, quarter=q, mode=mode.value)
     echo(api.explain(a, p, code, metric_id.upper()) + "\n")
 
 

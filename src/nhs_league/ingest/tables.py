@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-TRUSTS_SCHEMA = {
+Schema = dict[str, type[pl.DataType]]  # column -> Polars type, in order
+
+TRUSTS_SCHEMA: Schema = {
     "quarter": pl.String,
     "trust_code": pl.String,
     "trust_name": pl.String,
@@ -20,7 +22,7 @@ TRUSTS_SCHEMA = {
     "subtype": pl.String,
     "region": pl.String,
 }
-OBS_SCHEMA = {
+OBS_SCHEMA: Schema = {
     "quarter": pl.String,
     "trust_code": pl.String,
     "trust_type": pl.String,
@@ -31,13 +33,13 @@ OBS_SCHEMA = {
     "reporting_date": pl.String,
     "line": pl.Int64,
 }
-FLAGS_SCHEMA = {
+FLAGS_SCHEMA: Schema = {
     "quarter": pl.String,
     "trust_code": pl.String,
     "financial_deficit": pl.Boolean,
     "intensive_support": pl.Boolean,
 }
-PUBLISHED_SCHEMA = {
+PUBLISHED_SCHEMA: Schema = {
     "quarter": pl.String,
     "trust_code": pl.String,
     "trust_type": pl.String,

@@ -67,13 +67,6 @@ def resolve_quarter(data: Dataset, quarter: str | None, trust_type: str | None =
     raise NoData(f"quarter {quarter!r} is not loaded; loaded quarters: {', '.join(quarters)}")
 
 
-def resolve_type(pack: Pack, trust_type: str) -> str:
-    canonical = pack.trust_type_for(trust_type)
-    if canonical is None:
-        raise NoData(f"unknown trust type {trust_type!r}; allowed: {', '.join(pack.trust_types)}")
-    return canonical
-
-
 def _match_label(values: list[str], wanted: str, what: str, aliases: dict[str, str]) -> str:
     w = aliases.get(wanted.strip(), wanted.strip()).lower()
     for v in values:

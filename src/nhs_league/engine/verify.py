@@ -67,10 +67,6 @@ class VerifyReport:
     fallbacks: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def all_matched(self) -> bool:
-        return all(t.matched == t.total for t in self.quantities.values())
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode,

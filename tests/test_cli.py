@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import subprocess
@@ -214,3 +215,30 @@ def test_a_bad_file_does_not_create_a_store(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert r.stderr.startswith(f"error: {bad}")
     assert not store.exists()
+
+
+def test_verify_check_fails_on_an_unexplained_mismatch(tmp_path: Path) -> None:
+    rows = list(csv.reader(io.StringIO(ACUTE_Q1.read_text("utf-8-sig"))))
+    i = next(n for n, r in enumerate(rows) if r[3] == "RBS" and r[7] == "OF1013")
+    rows[i][rows[0].index("Value")] = "1.5"  # NHS England published 1.0: met the target
+    changed = tmp_path / "acute.csv"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    changed.write_text(out.getvalue(), "utf-8")
+    args = [sys.executable, "-m", "nhs_league.cli", "verify", "--data"]
+    ok = subprocess.run(
+        [*args, str(ACUTE_Q1), "--check"], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run(
+        [*args, str(changed), "--check", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr == "verify: 1 unexplained mismatches\n"
+    doc = json.loads(bad.stdout)
+    [cell] = [m for m in doc["mismatches"] if m["reason"] == "unexplained"]
+    assert (cell["trust_code"], cell["metric_id"], cell["published"]) == ("RBS", "OF1013", 1.5)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -263,6 +264,9 @@ def verify(
     quarter: QuarterOpt = None,
     mode: ModeOpt = Mode.reproduce,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit with status 1 if any mismatch is unexplained.")
+    ] = False,
     store: StoreOpt = None,
     pack: PackOpt = "nof-2025-26",
 ) -> None:
@@ -270,38 +274,46 @@ def verify(
 
     Example: nhs-league verify --mode strict --format json
     """
+    import polars as pl
+
     from nhs_league import api
     from nhs_league.engine.verify import verify as run_verify
-    from nhs_league.output import render, to_json
+    from nhs_league.output import to_json
 
     p, ds = context(pack, data, store)
     quarters = [api.resolve_quarter(ds, quarter)] if quarter else None
     report = run_verify(ds, p, mode=mode.value, quarters=quarters)
     if fmt is Fmt.json:
         echo(to_json(report.as_dict()))
-        return
+    else:
+        _print_verify(report)
+    unexplained = report.mismatches.filter(pl.col("reason") == "unexplained").height
+    if check and unexplained:
+        sys.stderr.write(f"verify: {unexplained} unexplained mismatches\n")
+        raise typer.Exit(1)
+
+
+MAX_LISTED = 30  # mismatches listed one by one in the table output; --format json has them all
+
+
+def _print_verify(report: Any) -> None:
     import polars as pl
+
+    from nhs_league.output import render
 
     q = pl.DataFrame([{"quantity": k, **v.as_dict()} for k, v in report.quantities.items()])
     m = pl.DataFrame([{"metric": k, **v.as_dict()} for k, v in sorted(report.metrics.items())])
     echo(render(q, "table", title=f"verify ({report.mode}): {', '.join(report.quarters)}"))
     echo(render(m, "table", title="metric scores (pools complete in the loaded files)"))
-    if report.mismatches.height:
-        echo(
-            render(
-                report.mismatches.select(
-                    "quarter",
-                    "trust_code",
-                    "quantity",
-                    "metric_id",
-                    "computed",
-                    "published",
-                    "reason",
-                ),
-                "table",
-                title="mismatches",
-            )
-        )
+    mm = report.mismatches
+    if mm.height:
+        why = mm.group_by("quantity", "reason").len("cells").sort("quantity", "reason")
+        echo(render(why, "table", title=f"why {mm.height} cells differ"))
+    if 0 < mm.height <= MAX_LISTED:
+        cols = ["quarter", "trust_code", "quantity", "metric_id", "computed", "published"]
+        echo(render(mm.select(*cols), "table", title="the cells"))
+    elif mm.height:
+        echo(f"{mm.height} cells differ; --format json lists every one\n")
     for note in report.notes:
         echo(f"note: {note}\n")
 

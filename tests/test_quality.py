@@ -108,3 +108,13 @@ def test_top_level_api_and_lazy_imports() -> None:
         check=True,
     )
     assert r.stdout.strip() == "False"  # --help does not pay for the data stack
+
+
+def test_every_command_is_in_the_readme() -> None:
+    from nhs_league.cli import app
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    assert len(names) >= 11
+    for name in names:
+        assert f"nhs-league {name.replace('_', '-')}" in readme, name

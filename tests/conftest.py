@@ -5,11 +5,20 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from nhs_league.dataset import Dataset
 from nhs_league.ingest.nhse_nof import read_file
 from nhs_league.methods.pack import Pack, load_pack
+
+# In CI the property tests draw the same examples every run, so a run's result never depends on
+# luck; locally they explore afresh each time (and print a seed to replay any failure).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 _DATA = Path(str(resources.files("nhs_league").joinpath("data", "nhse")))
 ACUTE_Q1 = _DATA / "q1-2025-26" / "nhs-oversight-framework-acute-trust-data.csv"

@@ -42,13 +42,15 @@ class Step:
     value_to: float
     score_from: float
     score_to: float
+    estimated: bool = False  # the pool is incomplete: the new score is placed pessimistically
 
     def sentence(self, pack: Pack) -> str:
         m = pack.metric(self.metric_id)
+        note = "; estimated, the pool is incomplete in the loaded files" if self.estimated else ""
         return (
             f"{m.short} from {fmt_value(self.value_from, self.units)} to "
             f"{fmt_value(self.value_to, self.units)} (score {self.score_from:.2f} → "
-            f"{self.score_to:.2f})"
+            f"{self.score_to:.2f}{note})"
         )
 
 
@@ -98,6 +100,12 @@ class _Trust:
     def _is_count(self, m: Metric) -> bool:
         row = self.own.filter(pl.col("metric_id") == m.score_id)
         return bool(m.count_units) and row["units"][0] == m.count_units
+
+    def estimated(self, m: Metric) -> bool:
+        """Whether this trust's score on ``m`` rests on NHS England's published grid (an
+        incomplete pool), so that a changed value can only be placed by estimate."""
+        row = self.own.filter(pl.col("metric_id") == m.score_id)
+        return row["basis"][0] in (sc.PUBLISHED, sc.PUBLISHED_RAW, sc.ESTIMATED)
 
     def value(self, m: Metric) -> float:
         return float(self.own.filter(pl.col("metric_id") == m.score_id)["value"][0])
@@ -220,13 +228,13 @@ def improvement(a: Assessment, pack: Pack, code: str) -> Improvement:
         trial = {**chosen, m.score_id: score}
         if not reaches(t.average_with(trial)):
             chosen[m.score_id] = score
-            steps.append(Step(m.id, m.name, m.units, t.value(m), best, now, score))
+            steps.append(Step(m.id, m.name, m.units, t.value(m), best, now, score, t.estimated(m)))
             continue
         for v in t.thresholds(m, best):  # the nearest value that is enough
             s = t.score_with(m, v)
             if reaches(t.average_with({**chosen, m.score_id: s})):
                 chosen[m.score_id] = s
-                steps.append(Step(m.id, m.name, m.units, t.value(m), v, now, s))
+                steps.append(Step(m.id, m.name, m.units, t.value(m), v, now, s, t.estimated(m)))
                 break
         after = t.average_with(chosen)
         return Improvement(

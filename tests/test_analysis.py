@@ -802,3 +802,17 @@ def test_likely_ranges_report_progress_chunk_by_chunk(mhc: Dataset, pack: Pack) 
         (2 * CHUNK, 2 * CHUNK + 5),
         (2 * CHUNK + 5, 2 * CHUNK + 5),
     ]
+
+
+def test_an_estimated_step_is_marked_and_its_path_still_holds(mhc: Dataset, pack: Pack) -> None:
+    """Q4, MHC only: sickness absence (OF0082) needs the ambulance trusts, so a step on it is
+    an estimate; applied as a what-if, the path still reaches the target segment."""
+    a = assess(mhc, pack, quarter="Q4 2025/26")
+    imp = improvement(a, pack, "RY2")
+    marked = {s.metric_id: s.estimated for s in imp.steps}
+    assert marked["OF0082"] is True
+    assert any(not e for e in marked.values())
+    step = next(s for s in imp.steps if s.metric_id == "OF0082")
+    assert "estimated, the pool is incomplete" in step.sentence(pack)
+    w = sc.run(mhc, pack, imp.scenario(), quarter="Q4 2025/26", before=a)
+    assert w.trust_rows["adjusted_segment_after"][0] <= imp.target_segment

@@ -182,7 +182,9 @@ def trust(
         f"Segment {seg}",
         f"Rank {prof['league_rank']} of {prof['league_size']}; average metric score "
         f"{prof['average_score']:.2f} over {prof['n_items']} items",
-        f"Financial deficit: {'yes' if prof['financial_deficit'] else 'no'}",
+        f"Financial deficit: {'yes' if prof['financial_deficit'] else 'no'}; Recovery Support "
+        "Programme: "
+        + {True: "yes", False: "no", None: "not published"}[prof["intensive_support"]],
         "Domains: "
         + "; ".join(f"{k} {v:.2f}" for k, v in prof["domains"].items() if v is not None),
     ]

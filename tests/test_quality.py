@@ -118,3 +118,37 @@ def test_every_command_is_in_the_readme() -> None:
     assert len(names) >= 11
     for name in names:
         assert f"nhs-league {name.replace('_', '-')}" in readme, name
+
+
+@pytest.mark.parametrize(
+    ("header", "args"),
+    [
+        (
+            "Acute trusts, Q1 2025/26, North West",
+            ["table", "--type", "acute", "--region", "North West"],
+        ),
+        (
+            "Movement Q3 2025/26 → Q4 2025/26",
+            ["movement", "--from", "Q3", "--to", "Q4", "--type", "mental-health-community"],
+        ),
+    ],
+)
+def test_readme_output_is_what_the_commands_print(
+    header: str, args: list[str], tmp_path: Path
+) -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = next(
+        b for b in re.findall(r"```text\n(.*?)\n```", readme, flags=re.S) if b.startswith(header)
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "nhs_league.cli", *args, "--store", str(tmp_path / "s.duckdb")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    printed = {line.rstrip() for line in r.stdout.splitlines()}
+    rows = [line for line in block.splitlines() if line.startswith("│")]
+    assert rows
+    for line in rows:
+        assert line in printed, line

@@ -304,3 +304,23 @@ def test_python_dash_m_sees_the_analysis_commands(module: str) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "Example: nhs-league whatif" in r.stdout
+
+
+def test_improve_paths_for_every_trust(store: Path) -> None:
+    t = csv_of(
+        run(
+            "improve",
+            "--type",
+            "mental-health-community",
+            "--paths",
+            "--format",
+            "csv",
+            store=store,
+        )
+    )
+    assert "path" in t.columns
+    blocked = t.filter(pl.col("blocked_by_override"))
+    assert blocked["path"].null_count() == blocked.height  # no path while the override blocks
+    open_ = t.filter(~pl.col("blocked_by_override"))
+    assert open_["path"].null_count() < open_.height
+    assert all(" from " in p and " to " in p for p in open_["path"].drop_nulls())

@@ -23,6 +23,7 @@ from nhs_league.cli.options import (
     TypeOpt,
     context,
     echo,
+    track,
 )
 
 
@@ -136,6 +137,9 @@ def whatif(
 def improve(
     query: Annotated[str | None, typer.Argument(help="Trust code or name (omit: all).")] = None,
     trust_type: Annotated[TypeOpt, typer.Option("--type", help="Trust type.")] = TypeOpt.acute,
+    paths: Annotated[
+        bool, typer.Option("--paths", help="With no trust: work out every trust's cheapest path.")
+    ] = False,
     quarter: QuarterOpt = None,
     fmt: FmtOpt = Fmt.table,
     mode: ModeOpt = Mode.reproduce,
@@ -144,10 +148,11 @@ def improve(
     pack: PackOpt = "nof-2025-26",
 ) -> None:
     """Improvement needed to move up a segment: the average needed, the gap, whether the
-    financial override blocks it, and (for one trust) the cheapest path.
+    financial override blocks it, and the cheapest path (for one trust, or all with --paths).
 
     Example: nhs-league improve RCX
     """
+    import polars as pl
 
     from nhs_league import api
     from nhs_league.analysis.improvement import improvement_table
@@ -157,13 +162,14 @@ def improve(
     p, ds = context(pack, data, store)
     if query is None:
         a = api.assess_default(ds, p, quarter=quarter, trust_type=trust_type.value, mode=mode.value)
-        echo(
-            render(
-                improvement_table(a, p, trust_type.value),
-                fmt.value,
-                title=f"Improvement needed, {trust_type.value}, {a.quarter}",
+        t = improvement_table(a, p, trust_type.value)
+        if paths:
+            found = [api.improvement_summary(a, p, c) for c in track(t["trust_code"].to_list())]
+            t = t.with_columns(
+                pl.Series("path", ["; ".join(f["steps"]) or None for f in found], pl.String)
             )
-        )
+        title = f"Improvement needed, {trust_type.value}, {a.quarter}"
+        echo(render(t, fmt.value, title=title))
         return
     code, q = api.trust_quarter(ds, query, quarter)
     a = assess(ds, p, quarter=q, mode=mode.value)

@@ -119,6 +119,21 @@ def ranges(a: Any, pack: Any, replicates: int, seed: int) -> Any:
             state["bar"].stop()
 
 
+def track(items: list[Any], label: str = "working") -> Any:
+    """Iterate ``items`` with a progress bar on stderr when there are enough to take a while."""
+    if len(items) < 20 or not sys.stderr.isatty():
+        return items
+    from rich.progress import track as rich_track
+
+    return rich_track(items, description=label, transient=True, console=_stderr())
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 def assess_for(
     ds: Any,
     p: Any,

@@ -95,17 +95,23 @@ class Dataset:
 
     def quarter(self, quarter: str) -> Dataset:
         """Only the rows of one quarter."""
-        f = pl.col("quarter") == quarter
         return Dataset(
-            self.trusts.filter(f),
-            self.observations.filter(f),
-            self.flags.filter(f),
-            self.published.filter(f),
+            _rows_of(self.trusts, quarter),
+            _rows_of(self.observations, quarter),
+            _rows_of(self.flags, quarter),
+            _rows_of(self.published, quarter),
             self.sources,
         )
 
     def loaded_types(self, quarter: str) -> set[str]:
         return set(self.trusts.filter(pl.col("quarter") == quarter)["trust_type"].to_list())
+
+
+def _rows_of(frame: pl.DataFrame, quarter: str) -> pl.DataFrame:
+    """The rows of ``frame`` in ``quarter``: ``frame.filter(pl.col("quarter") == quarter)``, column
+    by column, which on frames this small costs a fraction of a query."""
+    mask = frame["quarter"] == quarter
+    return pl.DataFrame([column.filter(mask) for column in frame.iter_columns()])
 
 
 def quarter_key(quarter: str) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import polars as pl
 
 from nhs_league.dataset import Dataset
 from nhs_league.engine import aggregate, metrics, ranking, segments
-from nhs_league.engine.frames import collect
+from nhs_league.engine.frames import bools, index_of, nullable, take
 from nhs_league.engine.scoring import COMPUTED, INPUT
 from nhs_league.errors import NoData
 from nhs_league.methods.pack import Pack
@@ -47,52 +47,27 @@ class Assessment:
         )
 
 
-def _published_pair(published: pl.DataFrame, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
-    """The published values of metrics ``a`` and ``b`` of each trust that has both."""
-    of = metrics.published_values(published, [a, b])
-    codes = [c for c, v in of[a].items() if v is not None and of[b].get(c) is not None]
-    return (
-        np.array([of[a][c] for c in codes], dtype=float),
-        np.array([of[b][c] for c in codes], dtype=float),
-    )
-
-
 def _cut_points(
-    pack: Pack, mode: str, table: pl.DataFrame, published: pl.DataFrame
+    pack: Pack, mode: str, averages: np.ndarray, published: pl.DataFrame
 ) -> tuple[segments.CutPoints, list[str]]:
+    """Cut-points of the 2-dp ``averages`` of the table's trusts, and a note if a fallback."""
     seg = pack.segmentation
     method = seg.method if mode == metrics.STRICT else seg.reproduce_method
     notes: list[str] = []
     if method == "fixed-thresholds":
         return segments.fixed(pack), notes
     if method == "implied":
-        averages, segs = _published_pair(
+        pub_averages, pub_segments = metrics.published_pair(
             published, pack.summary["average_score"], pack.summary["unadjusted_segment"]
         )
-        cuts = segments.implied(averages, segs)
+        cuts = segments.implied(pub_averages, pub_segments)
         if cuts is not None:
             return cuts, notes
         notes.append(
             "cut-points: the published segments do not imply cut-points "
             "(a segment is empty or not published); used national quartiles instead"
         )
-    avgs = table["average_score"].drop_nulls().to_numpy()
-    return segments.quartiles(avgs, seg.percentile_method), notes
-
-
-def _fallback_notes(scores: pl.DataFrame) -> list[str]:
-    """One note per metric and basis of the scores that are not computed from a complete pool."""
-    counts = collect(
-        scores.lazy()
-        .filter(~pl.col("basis").is_in([COMPUTED, INPUT]))
-        .group_by("metric_id", "basis")
-        .agg(pl.len(), pl.col("note").first())
-        .sort("metric_id", "basis")
-    )
-    return [
-        f"{row['metric_id']}: {row['len']} scores {row['basis']} ({row['note']})"
-        for row in counts.iter_rows(named=True)
-    ]
+    return segments.quartiles(averages, seg.percentile_method), notes
 
 
 def latest_quarter(data: Dataset, trust_type: str | None = None) -> str:
@@ -103,6 +78,76 @@ def latest_quarter(data: Dataset, trust_type: str | None = None) -> str:
     if not quarters:
         raise NoData(f"no loaded data{' for ' + trust_type + ' trusts' if trust_type else ''}")
     return quarters[-1]
+
+
+def _table_rows(
+    trusts: pl.DataFrame, codes: list[str], n_items: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``trusts`` in the table, those with items (``n_items``: per trust in
+    ``codes``), and each one's trust: its place in ``codes``."""
+    trust = index_of(trusts["trust_code"].to_list(), codes)
+    scored = trust >= 0
+    has_items = np.zeros(trust.size, dtype=bool)
+    has_items[scored] = n_items[trust[scored]] > 0
+    rows = np.flatnonzero(has_items)
+    return rows, trust[rows]
+
+
+def _flags(
+    flag_rows: pl.DataFrame, codes: list[str], trust: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each flag of the trusts ``trust`` (places in ``codes``): where it is set, and where it is
+    known (a trust without a flag row, or with a null flag, has it unknown and unset)."""
+    row = np.full(len(codes), -1)  # each trust's flag row, -1 if none
+    of_row = index_of(flag_rows["trust_code"].to_list(), codes)
+    row[of_row[of_row >= 0]] = np.flatnonzero(of_row >= 0)
+    row = row[trust]
+    found = row >= 0
+    out = {}
+    for name in ("financial_deficit", "intensive_support"):
+        value, known = bools(flag_rows[name])
+        is_set, is_known = np.zeros(trust.size, dtype=bool), np.zeros(trust.size, dtype=bool)
+        is_set[found], is_known[found] = value[row[found]], known[row[found]]
+        out[name] = (is_set, is_known)
+    return out
+
+
+def _table(
+    pack: Pack, mode: str, q: Dataset, scores: metrics.Scores, avgs: aggregate.Averages
+) -> tuple[pl.DataFrame, segments.CutPoints, list[str]]:
+    """The league table: each trust of the quarter that has items, with its averages, flags,
+    segments and ranks, in league order within each trust type; and the cut-points used."""
+    rows, trust = _table_rows(q.trusts, scores.codes, avgs.n_items)
+    average = aggregate.round_array(avgs.raw[trust], pack.published_digits)
+    cuts, notes = _cut_points(pack, mode, average, q.published)
+    flag = _flags(q.flags, scores.codes, trust)
+    unadjusted, adjusted, final = segments.segments(
+        pack, cuts, average, flag["financial_deficit"][0], flag["intensive_support"][0]
+    )
+    types = q.trusts["trust_type"].to_list()
+    trust_type = index_of(types, sorted(set(types)))[rows]
+    league = ranking.competition_ranks(
+        trust_type, ranking.league_key(adjusted, average, pack.ranking_digits)
+    )
+    o = np.lexsort((trust, league, trust_type))  # the table's order: type, league rank, code
+    table = take(q.trusts, rows[o]).hstack(
+        [
+            *aggregate.average_columns(pack, avgs, trust[o]),
+            *[
+                nullable(name, is_set[o], known[o], pl.Boolean)
+                for name, (is_set, known) in flag.items()
+            ],
+            pl.Series("unadjusted_segment", unadjusted[o], dtype=pl.Int64),
+            pl.Series("adjusted_segment", adjusted[o], dtype=pl.Int64),
+            pl.Series("final_segment", final[o], dtype=pl.Int64),
+            pl.Series("league_rank", league[o], dtype=pl.Int64),
+            pl.Series("league_size", np.bincount(trust_type)[trust_type][o], dtype=pl.Int64),
+            pl.Series(
+                "score_rank", ranking.competition_ranks(trust_type, average)[o], dtype=pl.Int64
+            ),
+        ]
+    )
+    return table, cuts, notes
 
 
 def assess(
@@ -125,34 +170,28 @@ def assess(
     q = data.quarter(quarter)
     if q.trusts.height == 0:
         raise NoData(f"no loaded data for {quarter}; loaded quarters: {', '.join(data.quarters)}")
-    loaded = set(q.trusts["trust_type"].unique().to_list())  # q holds the one quarter
-    scores = metrics.score_quarter(pack, q.observations, q.published, loaded, mode, changed)
-    item_frame = aggregate.items(pack, scores, quarter)
-    avgs = aggregate.averages(pack, item_frame)
-    table = collect(
-        q.trusts.lazy()
-        .join(avgs.lazy().drop("quarter"), on="trust_code", how="inner")
-        .join(q.flags.lazy().drop("quarter"), on="trust_code", how="left")
+    loaded = set(q.trusts["trust_type"].to_list())  # q holds the one quarter
+    scores = metrics.score_quarter(
+        pack, q.observations, q.trusts, q.published, loaded, mode, changed
     )
-    cuts, notes = _cut_points(pack, mode, table, q.published)
-    table = collect(
-        ranking.score_rank(
-            ranking.league_rank(
-                segments.apply_segments(pack, table.lazy(), cuts), pack.ranking_digits
-            )
-        ).sort("trust_type", "league_rank", "trust_code")
+    plan = aggregate.ItemPlan.of(pack, quarter)
+    found = aggregate.group_items(
+        plan, len(scores.codes), scores.trust, scores.metric_ids, scores.metric, scores.score
     )
-    notes += _fallback_notes(scores)
+    avgs = aggregate.trust_averages(
+        found.trust, plan.domain[found.item], found.score, len(scores.codes), len(pack.domains)
+    )
+    table, cuts, notes = _table(pack, mode, q, scores, avgs)
     return Assessment(
         quarter=quarter,
         mode=mode,
         pack_id=pack.id,
         pack_version=pack.version,
         loaded_types=tuple(sorted(loaded)),
-        metric_scores=scores,
-        items=item_frame,
+        metric_scores=scores.frame,
+        items=aggregate.item_frame(quarter, scores.codes, plan, found),
         table=table,
         cut_points=cuts,
-        notes=tuple(notes),
+        notes=tuple(notes + metrics.fallback_notes(scores)),
         sources=data.sources,
     )

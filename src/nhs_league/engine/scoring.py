@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from nhs_league.engine.runs import as_previous, run_start
 from nhs_league.methods.pack import Metric
 
 SCORE_SCHEMA = {
@@ -49,23 +50,20 @@ def positions(key: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarra
     file's within-type ``rank`` recovers NHS England's order of the unrounded values (spec §2,
     Positions). Equal values across groups cannot be ordered and share the position.
     """
-    order = np.argsort(key)
-    ordered = key[order]
-    # how many keys are smaller: ``searchsorted`` counts them in the sorted keys (NaN sorts last;
-    # a NaN key is smaller than none and larger than none)
-    ahead = np.searchsorted(ordered, key, side="left")
-    ahead[np.isnan(key)] = 0
-    # the within-group tie-break moves only keys equal to another one (a neighbour once sorted):
-    # compare those pairwise
-    equal_next = ordered[1:] == ordered[:-1]
-    if equal_next.any():
-        tied = np.zeros(key.size, dtype=bool)
-        tied[order[1:][equal_next]] = True
-        tied[order[:-1][equal_next]] = True
-        k, g, r = key[tied], group[tied], rank[tied]
-        same = (k[None, :] == k[:, None]) & (g[None, :] == g[:, None]) & (r[None, :] < r[:, None])
-        ahead[tied] += same.sum(axis=1)
-    out: np.ndarray = 1 + ahead
+    # Sorted by key, then group, then rank, equal keys form a run, split into runs of one group
+    # and those into runs of one rank (NaN sorts last and equals nothing).
+    order = np.lexsort((rank, group, key))
+    k, g, r = key[order], group[order], rank[order]
+    same_key = as_previous(k)
+    same_group = same_key & as_previous(g)
+    same_rank = same_group & as_previous(r)
+    # the keys before a key's run are smaller; within its group, those before its rank's run
+    # have a smaller rank (a NaN rank is smaller than none)
+    smaller = run_start(same_key)
+    ranked_ahead = np.where(np.isnan(r), 0, run_start(same_rank) - run_start(same_group))
+    # a NaN key is smaller than none and larger than none
+    out = np.empty(key.size, dtype=np.int64)
+    out[order] = np.where(np.isnan(k), 1, 1 + smaller + ranked_ahead)
     return out
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from nhs_league.engine.frames import Frame
+from nhs_league.engine.frames import nullable
 from nhs_league.methods.pack import Pack
 
 
@@ -50,31 +50,37 @@ def fixed(pack: Pack) -> CutPoints:
     return CutPoints((t[0], t[1], t[2]), "fixed-thresholds", "fixed thresholds of the method pack")
 
 
-def segment_of(average: pl.Expr, cuts: CutPoints, on_cut_point: str = "better") -> pl.Expr:
-    """1 + the number of cut-points the average is past (spec §4)."""
-    past = [(average > c) if on_cut_point == "better" else (average >= c) for c in cuts.values]
-    return 1 + past[0].cast(pl.Int64) + past[1].cast(pl.Int64) + past[2].cast(pl.Int64)
+def segments(
+    pack: Pack, cuts: CutPoints, average: np.ndarray, deficit: np.ndarray, support: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unadjusted, adjusted (override) and final (segment 5) segments of 2-dp ``average`` scores
+    (spec §4); ``deficit`` and ``support``: the trusts in financial deficit and in intensive
+    support."""
+    edges = np.array(cuts.values)
+    if pack.segmentation.on_cut_point == "better":
+        past = average[:, None] > edges
+    else:
+        past = average[:, None] >= edges
+    unadjusted = 1 + past.sum(axis=1)  # 1 + the number of cut-points the average is past
+    adjusted = np.where(deficit, np.maximum(unadjusted, pack.override_best_segment), unadjusted)
+    final = np.where(support, pack.segment5, adjusted)
+    return unadjusted, adjusted, final
 
 
-def apply_segments(pack: Pack, frame: Frame, cuts: CutPoints) -> Frame:
-    """Add unadjusted, adjusted (override) and final (segment 5) segments.
+def apply_segments(pack: Pack, frame: pl.DataFrame, cuts: CutPoints) -> pl.DataFrame:
+    """Add unadjusted, adjusted (override) and final (segment 5) segments (see :func:`segments`).
 
     ``frame`` needs ``average_score`` (2 dp), ``financial_deficit`` and ``intensive_support``.
+    Without an average, the segments are null unless the override or segment 5 sets them.
     """
-    unadj = segment_of(pl.col("average_score"), cuts, pack.segmentation.on_cut_point)
-    best = pack.override_best_segment
-    return (
-        frame.with_columns(unadj.alias("unadjusted_segment"))
-        .with_columns(
-            pl.when(pl.col("financial_deficit").fill_null(False))
-            .then(pl.max_horizontal(pl.col("unadjusted_segment"), pl.lit(best)))
-            .otherwise(pl.col("unadjusted_segment"))
-            .alias("adjusted_segment")
-        )
-        .with_columns(
-            pl.when(pl.col("intensive_support").fill_null(False))
-            .then(pl.lit(pack.segment5, dtype=pl.Int64))
-            .otherwise(pl.col("adjusted_segment"))
-            .alias("final_segment")
-        )
+    average = frame["average_score"]
+    deficit = frame["financial_deficit"].fill_null(False).to_numpy()
+    support = frame["intensive_support"].fill_null(False).to_numpy()
+    found = segments(pack, cuts, average.to_numpy().astype(float), deficit, support)
+    known = average.is_not_null().to_numpy()
+    valid = (known, known | deficit, known | deficit | support)
+    names = ("unadjusted_segment", "adjusted_segment", "final_segment")
+    return frame.with_columns(
+        nullable(name, segment, ok, pl.Int64)
+        for name, segment, ok in zip(names, found, valid, strict=True)
     )

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -21,7 +21,7 @@ import polars as pl
 
 from nhs_league.dataset import _SCHEMAS, _TABLES, Dataset
 from nhs_league.errors import StoreError
-from nhs_league.ingest.nhse_nof import Publication, read_bytes
+from nhs_league.ingest.nhse_nof import Publication, read_bytes, read_file
 from nhs_league.methods.pack import Pack
 
 ENV_VAR = "NHS_LEAGUE_STORE"
@@ -117,14 +117,9 @@ class Store:
         return self.add(pub)
 
     def load_file(self, path: str | Path, *, quarter: str | None = None) -> LoadResult:
-        p = Path(path)
-        try:
-            raw = p.read_bytes()
-        except OSError as exc:
-            from nhs_league.errors import SchemaError
-
-            raise SchemaError(str(p), f"cannot read the file ({exc.strerror})") from None
-        return self.load_bytes(raw, str(p), quarter=quarter, path=str(p.resolve()))
+        """Validate then store one file, recorded under its full path."""
+        pub = read_file(path, self.pack, quarter=quarter)
+        return self.add(replace(pub, path=str(Path(path).resolve())))
 
     def add(self, pub: Publication) -> LoadResult:
         coverage = tuple(pub.coverage.iter_rows())

@@ -28,6 +28,7 @@ from nhs_league.engine import scoring as sc
 from nhs_league.engine.explain import fmt_value
 from nhs_league.engine.metrics import estimate_changed
 from nhs_league.engine.pipeline import Assessment
+from nhs_league.engine.segments import highest_average as needed_average
 from nhs_league.methods.pack import Metric, Pack
 
 STEP = 0.01  # values are published to 2 dp; a path moves values in these steps
@@ -69,15 +70,6 @@ class Improvement:
 
     def scenario(self) -> Scenario:
         return Scenario(tuple(Change(self.trust_code, s.metric_id, s.value_to) for s in self.steps))
-
-
-def needed_average(pack: Pack, cuts: tuple[float, float, float], segment: int) -> float:
-    """The highest 2-dp average placed in ``segment`` (1-3) by the cut-points."""
-    cut = cuts[segment - 1]
-    scale = 10**pack.segmentation.average_digits
-    if pack.segmentation.on_cut_point == "better":
-        return float(np.floor(cut * scale + 1e-9) / scale)
-    return float((np.ceil(cut * scale - 1e-9) - 1) / scale)
 
 
 class _Trust:

@@ -25,16 +25,10 @@ import polars as pl
 from nhs_league.analysis.uncertainty import DEFAULT_SEED, Items, padded, resample_means
 from nhs_league.dataset import Dataset
 from nhs_league.engine.pipeline import Assessment, assess
-from nhs_league.engine.segments import CutPoints
+from nhs_league.engine.segments import CutPoints, unadjusted
 from nhs_league.methods.pack import Pack
 
 DEFAULT_REPLICATES = 10_000
-
-
-def _segment(avg: float, cuts: CutPoints, pack: Pack) -> int:
-    if pack.segmentation.on_cut_point == "better":
-        return 1 + sum(avg > c + 1e-9 for c in cuts.values)
-    return 1 + sum(avg >= c - 1e-9 for c in cuts.values)
 
 
 def _cause(r: dict[str, object], before: CutPoints, pack: Pack) -> str | None:
@@ -46,7 +40,8 @@ def _cause(r: dict[str, object], before: CutPoints, pack: Pack) -> str | None:
         override = "override applied" if d_to else "override removed"
     if r["unadjusted_segment_from"] == r["unadjusted_segment_to"]:
         return override or "unexplained"
-    at_old = _segment(float(r["average_score_to"]), before, pack)  # type: ignore[arg-type]
+    average = float(r["average_score_to"])  # type: ignore[arg-type]
+    at_old = int(unadjusted(pack, before.values, np.array(average)))
     main = (
         "cut-points moved"
         if at_old == r["unadjusted_segment_from"]

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from nhs_league.engine.aggregate import round_half_up
+from nhs_league.engine.aggregate import round_half_up, to_units
 from nhs_league.engine.pipeline import Assessment
+from nhs_league.engine.segments import capped, highest_average, unadjusted
 from nhs_league.methods.pack import Pack
 
 DEFAULT_REPLICATES = 10_000
@@ -113,12 +114,6 @@ def resample_means(items: Items, replicates: int, rng: np.random.Generator) -> n
     return means
 
 
-def _round2(x: np.ndarray, digits: int) -> np.ndarray:
-    scale = 10.0**digits
-    out: np.ndarray = np.floor(x * scale + 0.5 + 1e-9)
-    return out  # integer hundredths
-
-
 def competition_ranks(keys: np.ndarray) -> np.ndarray:
     """Competition ranks (1, 2, 2, 4) down axis 0, for each column, smaller key better."""
     order = np.argsort(keys, axis=0, kind="stable")
@@ -152,8 +147,10 @@ def likely_ranges(
     done = 0
     while done < replicates:
         r = min(CHUNK, replicates - done)
-        hundredths = _round2(resample_means(items, r, rng), digits)
-        seg = _segments(hundredths / 10.0**digits, cuts, items.deficit, pack)
+        hundredths = to_units(resample_means(items, r, rng), digits)
+        seg = capped(
+            pack, unadjusted(pack, a.cut_points.values, hundredths / 10.0**digits), items.deficit
+        )
         key = seg.astype(np.int64) * 100_000 + hundredths.astype(np.int64)
         rk = np.empty_like(key)
         for ttype in np.unique(items.types):
@@ -175,18 +172,6 @@ def likely_ranges(
     for k in (1, 2, 3, 4):
         out[f"p_segment_{k}"] = [round(float(e[2][k - 1]), 4) for e in exact]
     return pl.DataFrame(out)
-
-
-def _segments(avg: np.ndarray, cuts: np.ndarray, deficit: np.ndarray, pack: Pack) -> np.ndarray:
-    """Adjusted segments of 2-dp averages (any shape; ``deficit`` broadcasts on axis 0)."""
-    expanded = avg[..., None]
-    if pack.segmentation.on_cut_point == "better":
-        seg = 1 + (expanded > cuts + 1e-9).sum(axis=-1)
-    else:
-        seg = 1 + (expanded >= cuts - 1e-9).sum(axis=-1)
-    flag = deficit.reshape(deficit.shape + (1,) * (avg.ndim - deficit.ndim))
-    out: np.ndarray = np.where(flag, np.maximum(seg, pack.override_best_segment), seg)
-    return out
 
 
 def mean_distribution(values: np.ndarray, step: float = GRID) -> tuple[np.ndarray, np.ndarray]:
@@ -213,14 +198,11 @@ def _segment_probabilities(means: np.ndarray, cdf: np.ndarray, cuts: np.ndarray,
 
     The 2-dp average is at most a cut-point c exactly when the unrounded mean is below the
     rounding boundary of the largest 2-dp value not past c (halves round up)."""
-    scale = 10.0**pack.published_digits
+    half = 0.5 / 10.0**pack.segmentation.average_digits
     at_most = []
-    for c in cuts:
-        if pack.segmentation.on_cut_point == "better":
-            top = np.floor(c * scale + 1e-9)  # largest 2-dp value (in hundredths) <= c
-        else:
-            top = np.ceil(c * scale - 1e-9) - 1  # largest 2-dp value < c
-        boundary = (top + 0.5) / scale  # means below this round to <= top
+    for k in range(1, cuts.size + 1):
+        # means below this round to at most the highest 2-dp average of segment k
+        boundary = highest_average(pack, tuple(cuts), k) + half
         j = int(np.searchsorted(means, boundary - 1e-12, side="left"))
         at_most.append(float(cdf[j - 1]) if j > 0 else 0.0)
     cum = np.array([*at_most, 1.0])

@@ -41,12 +41,15 @@ def round_expr(expr: pl.Expr, digits: int) -> pl.Expr:
     return (expr.sign() * ((expr.abs() * scale + 0.5 + 1e-9).floor() / scale)).round(digits)
 
 
+def to_units(x: np.ndarray, digits: int) -> np.ndarray:
+    """``x`` rounded half away from zero, in units of the last place (2.345 -> 235.0)."""
+    out: np.ndarray = np.copysign(np.floor(np.abs(x) * 10.0**digits + 0.5 + 1e-9), x)
+    return out
+
+
 def round_array(x: np.ndarray, digits: int) -> np.ndarray:
     """Array twin of :func:`round_expr`, to the bit."""
-    scale = 10.0**digits
-    out: np.ndarray = np.round(
-        np.copysign(np.floor(np.abs(x) * scale + 0.5 + 1e-9) / scale, x), digits
-    )
+    out: np.ndarray = np.round(to_units(x, digits) / 10.0**digits, digits)
     return out
 
 

@@ -50,21 +50,50 @@ def fixed(pack: Pack) -> CutPoints:
     return CutPoints((t[0], t[1], t[2]), "fixed-thresholds", "fixed thresholds of the method pack")
 
 
+_EPS = 1e-9  # 2-dp averages and cut-points compared without binary noise
+
+
+def unadjusted(pack: Pack, cuts: tuple[float, ...], average: np.ndarray) -> np.ndarray:
+    """Segment of each 2-dp ``average`` (any shape): 1 + the number of cut-points it is past; an
+    average on a cut-point takes the better segment unless the pack says otherwise (spec §4)."""
+    edges = np.asarray(cuts)
+    expanded = np.asarray(average, dtype=float)[..., None]
+    if pack.segmentation.on_cut_point == "better":
+        past = expanded > edges + _EPS
+    else:
+        past = expanded >= edges - _EPS
+    out: np.ndarray = 1 + past.sum(axis=-1)
+    return out
+
+
+def capped(pack: Pack, segment: np.ndarray, deficit: np.ndarray) -> np.ndarray:
+    """The financial override: a trust in deficit is no better than the pack's best segment.
+    ``deficit`` is per trust (axis 0 of ``segment``)."""
+    flag = np.asarray(deficit).reshape(np.shape(deficit) + (1,) * (segment.ndim - np.ndim(deficit)))
+    out: np.ndarray = np.where(flag, np.maximum(segment, pack.override_best_segment), segment)
+    return out
+
+
+def highest_average(pack: Pack, cuts: tuple[float, ...], segment: int) -> float:
+    """The highest 2-dp average that ``cuts`` place in ``segment`` (1-3): the inverse of
+    :func:`unadjusted`."""
+    cut = cuts[segment - 1]
+    scale = 10**pack.segmentation.average_digits
+    if pack.segmentation.on_cut_point == "better":
+        return float(np.floor(cut * scale + _EPS) / scale)
+    return float((np.ceil(cut * scale - _EPS) - 1) / scale)
+
+
 def segments(
     pack: Pack, cuts: CutPoints, average: np.ndarray, deficit: np.ndarray, support: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unadjusted, adjusted (override) and final (segment 5) segments of 2-dp ``average`` scores
     (spec §4); ``deficit`` and ``support``: the trusts in financial deficit and in intensive
     support."""
-    edges = np.array(cuts.values)
-    if pack.segmentation.on_cut_point == "better":
-        past = average[:, None] > edges
-    else:
-        past = average[:, None] >= edges
-    unadjusted = 1 + past.sum(axis=1)  # 1 + the number of cut-points the average is past
-    adjusted = np.where(deficit, np.maximum(unadjusted, pack.override_best_segment), unadjusted)
+    plain = unadjusted(pack, cuts.values, average)
+    adjusted = capped(pack, plain, deficit)
     final = np.where(support, pack.segment5, adjusted)
-    return unadjusted, adjusted, final
+    return plain, adjusted, final
 
 
 def apply_segments(pack: Pack, frame: pl.DataFrame, cuts: CutPoints) -> pl.DataFrame:

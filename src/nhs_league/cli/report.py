@@ -1,0 +1,3 @@
+"""``report``: regional and trust reports (issue 5)."""
+
+from __future__ import annotations

@@ -20,6 +20,7 @@ from nhs_league.engine.explain import explain_row
 from nhs_league.engine.pipeline import Assessment, assess, latest_quarter
 from nhs_league.errors import AmbiguousTrust, NoData, UnknownTrust
 from nhs_league.ingest.nhse_nof import read_file
+from nhs_league.ingest.ods import organisations
 from nhs_league.methods.pack import Pack, load_pack
 
 LEAGUE_COLUMNS = [
@@ -27,6 +28,8 @@ LEAGUE_COLUMNS = [
     "trust_code",
     "trust_name",
     "region",
+    "icb_code",
+    "icb_name",
     "trust_type",
     "subtype",
     "segment",
@@ -82,12 +85,21 @@ def league_table(
     *,
     region: str | None = None,
     subtype: str | None = None,
+    icb: str | None = None,
     top: int | None = None,
 ) -> pl.DataFrame:
-    """One trust type's league table, filtered; ranks stay national (of the whole type)."""
+    """One trust type's league table, filtered; ranks stay national (of the whole type).
+
+    ``icb`` is an ICB's ODS code (QE1), ONS code (E54000048) or (part of) its name; trusts
+    that ODS data cannot place in an ICB have ``icb_code`` null (see :func:`org_matches`).
+    """
     t = a.of_type(trust_type)
     if t.height == 0:
         raise NoData(f"no {trust_type} trusts loaded for {a.quarter}")
+    t = with_icbs(t)
+    if icb:
+        code = _match_icb([(c, n) for c, n in icbs_of(t)], icb)
+        t = t.filter(pl.col("icb_code") == code)
     if region:
         name = _match_label(t["region"].unique().to_list(), region, "region", pack.region_aliases)
         t = t.filter(pl.col("region") == name)
@@ -102,6 +114,58 @@ def league_table(
     if top:
         t = t.head(top)
     return t.select(LEAGUE_COLUMNS)
+
+
+def with_icbs(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (with ``trust_code``) plus ``icb_code`` and ``icb_name`` from ODS data."""
+    orgs = organisations()
+    codes = frame["trust_code"].unique().to_list()
+    icb = {c: orgs.match(c).icb for c in codes}
+    lookup = pl.DataFrame(
+        {
+            "trust_code": codes,
+            "icb_code": [i.code if i else None for i in icb.values()],
+            "icb_name": [i.name if i else None for i in icb.values()],
+        },
+        schema={"trust_code": pl.String, "icb_code": pl.String, "icb_name": pl.String},
+    )
+    drop = [c for c in ("icb_code", "icb_name") if c in frame.columns]
+    return frame.drop(drop).join(lookup, on="trust_code", how="left", maintain_order="left")
+
+
+def icbs_of(frame: pl.DataFrame) -> list[tuple[str, str]]:
+    """(code, name) of the ICBs in a frame that has ``icb_code`` and ``icb_name``, by name."""
+    pairs = frame.select("icb_code", "icb_name").drop_nulls().unique().sort("icb_name")
+    return [(c, n) for c, n in pairs.iter_rows()]
+
+
+def icbs(a: Assessment, trust_type: str) -> list[tuple[str, str]]:
+    """(code, name) of the ICBs that have trusts of ``trust_type`` in this assessment."""
+    return icbs_of(with_icbs(a.of_type(trust_type)))
+
+
+def _match_icb(known: list[tuple[str, str]], wanted: str) -> str:
+    w = " ".join(wanted.split()).lower()
+    ons = {i.code: i.ons_code.lower() for i in organisations().icbs.values()}
+    exact = [c for c, n in known if w in (c.lower(), n.lower(), ons.get(c))]
+    if len(exact) == 1:
+        return exact[0]
+    part = [c for c, n in known if w in n.lower()]
+    if len(part) == 1:
+        return part[0]
+    if len(part) > 1:
+        names = "; ".join(f"{c} {n}" for c, n in known if c in part[:4])
+        more = f" and {len(part) - 4} more" if len(part) > 4 else ""
+        raise NoData(f"ICB {wanted!r} matches {len(part)} ICBs: {names}{more}; give its code")
+    allowed = ", ".join(
+        f"{c} ({n.removeprefix('NHS ').removesuffix(' Integrated Care Board')})" for c, n in known
+    )
+    raise NoData(f"no ICB {wanted!r} among the trusts of this table; allowed: {allowed}")
+
+
+def org_matches(data: Dataset) -> pl.DataFrame:
+    """Every loaded trust matched to ODS organisation data (region, ICB), or why not."""
+    return organisations().match_frame(data.trusts)
 
 
 def find_trust(data: Dataset, query: str, quarter: str | None = None) -> str:
@@ -161,6 +225,7 @@ def trust_profile(a: Assessment, pack: Pack, code: str) -> dict[str, Any]:
     if t.height == 0:
         raise NoData(f"{code} is not in the loaded data for {a.quarter}")
     row = t.row(0, named=True)
+    icb = organisations().match(code).icb
     scores = a.metric_scores.filter(pl.col("trust_code") == code)
     order = {m.score_id: i for i, m in enumerate(pack.metrics)}
     metrics = []
@@ -188,6 +253,8 @@ def trust_profile(a: Assessment, pack: Pack, code: str) -> dict[str, Any]:
         "trust_type": row["trust_type"],
         "subtype": row["subtype"],
         "region": row["region"],
+        "icb_code": icb.code if icb else None,
+        "icb_name": icb.name if icb else None,
         "segment": row["adjusted_segment"],
         "unadjusted_segment": row["unadjusted_segment"],
         "final_segment": row["final_segment"],

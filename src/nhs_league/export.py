@@ -37,7 +37,11 @@ _LEAGUE_DESCRIPTIONS = {
     "then average metric score to 2 dp; equal pairs share a rank and the next skips (1, 2, 2, 4).",
     "trust_code": "NHS England organisation code of the trust (e.g. RBS).",
     "trust_name": "Trust name as printed in NHS England's file.",
-    "region": "NHS England region of the trust.",
+    "region": "NHS England region of the trust, as printed in NHS England's file.",
+    "icb_code": "ODS code of the integrated care board (ICB) the trust is in, from ODS's etr "
+    "file (a merged trust's old code is followed to its successor); empty when ODS data cannot "
+    "place the trust (see `nhs-league orgs --unmatched`).",
+    "icb_name": "Name of the ICB, from the ONS sub-ICB/ICB/region lookup (July 2022).",
     "trust_type": "Trust type, the league the trust is ranked in: acute, "
     "mental-health-community or ambulance.",
     "subtype": "Trust subtype as published by NHS England (e.g. Acute - Teaching).",

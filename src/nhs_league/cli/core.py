@@ -64,6 +64,10 @@ def table(
     trust_type: Annotated[TypeOpt, typer.Option("--type", help="Trust type.")] = TypeOpt.acute,
     region: Annotated[str | None, typer.Option(help='e.g. "North West".')] = None,
     subtype: Annotated[str | None, typer.Option(help='e.g. "Acute - Teaching".')] = None,
+    icb: Annotated[
+        str | None,
+        typer.Option(help='Integrated care board: code (QE1) or name ("Cheshire and Merseyside").'),
+    ] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
     fmt: FmtOpt = Fmt.table,
     mode: ModeOpt = Mode.reproduce,
@@ -83,7 +87,9 @@ def table(
 
     p, ds = context(pack, data, store)
     a = assess_for(ds, p, quarter, trust_type.value, mode.value, variant)
-    t = api.league_table(a, p, trust_type.value, region=region, subtype=subtype, top=top)
+    t = api.league_table(
+        a, p, trust_type.value, region=region, subtype=subtype, icb=icb, top=top
+    )
     if replicates:
         t = t.join(
             ranges(a, p, replicates, seed), on="trust_code", how="left", maintain_order="left"
@@ -113,14 +119,20 @@ def table(
             pl.col("n_items").alias("Items"),
         )
         where = f", {t['region'][0]}" if region and t.height else ""
+        where += f", {t['icb_name'][0]}" if icb and t.height else ""
         title = (
             f"{p.trust_type_labels[trust_type.value]} trusts, {a.quarter}{where}: "
             f"{t.height} shown of {a.of_type(trust_type.value).height}"
         )
         caption = (
             f"Rank: of all {trust_type.value} trusts in England. *: segment capped at 3 by the "
-            f"financial override. Final: 5 = Recovery Support Programme. Likely rank: 95% of "
-            f"{replicates:,} bootstrap replicates (seed {seed}). Mode: {a.mode}"
+            f"financial override. Final: 5 = Recovery Support Programme. "
+            + (
+                f"Likely rank: 95% of {replicates:,} bootstrap replicates (seed {seed}). "
+                if replicates
+                else ""
+            )
+            + f"Mode: {a.mode}"
             + (f"; variant {', '.join(variant)}." if variant else ".")
         )
         echo(render(shown, "table", title=title, caption=caption))

@@ -2,12 +2,17 @@
 
 Pure data, no I/O. When two publications cover the same (quarter, trust type), the later one wins:
 NHS England restates earlier quarters in every release, and a corrected file supersedes the first.
+
+"Later" is load order, except within one release (the same latest quarter, trust types and kind of
+file), where the version counts: a ``-v2`` file supersedes the first issue whichever was loaded
+first (:func:`replay_order`). Every row can say which file it came from (:attr:`Dataset.lineage`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -19,6 +24,22 @@ from nhs_league.ingest.nhse_nof import (
     Publication,
 )
 from nhs_league.ingest.tables import Schema
+
+LINEAGE_SCHEMA: Schema = {
+    "quarter": pl.String,
+    "trust_code": pl.String,
+    "trust_type": pl.String,
+    "kind": pl.String,  # "data" (values and published results) or "league" (a league table)
+    "file": pl.String,
+    "sha256": pl.String,
+    "source_url": pl.String,
+}
+_VERSION_RE = re.compile(r"[-_ ]v(\d+)(?:\.[A-Za-z]+)?$", re.IGNORECASE)
+
+
+def _empty_lineage() -> pl.DataFrame:
+    return pl.DataFrame(schema=LINEAGE_SCHEMA)
+
 
 _TABLES = ("trusts", "observations", "flags", "published")
 _SCHEMAS: dict[str, Schema] = {
@@ -35,7 +56,9 @@ class Dataset:
     observations: pl.DataFrame
     flags: pl.DataFrame
     published: pl.DataFrame
-    sources: tuple[tuple[str, str], ...] = ()  # (file name, sha256) in load order
+    sources: tuple[tuple[str, str], ...] = ()  # (file name, sha256) in replay order
+    # Which file supplies each (quarter, trust): one row per kind of file, see LINEAGE_SCHEMA.
+    lineage: pl.DataFrame = field(default_factory=_empty_lineage)
 
     @classmethod
     def empty(cls) -> Dataset:
@@ -47,13 +70,19 @@ class Dataset:
         )
 
     @classmethod
-    def from_publications(cls, publications: Iterable[Publication]) -> Dataset:
+    def from_publications(
+        cls, publications: Iterable[Publication], *, source_urls: Mapping[str, str] | None = None
+    ) -> Dataset:
+        """The publications combined, in load order but a higher version of the same release
+        after a lower one (:func:`replay_order`). ``source_urls``: sha256 -> where it came from."""
+        pubs = list(publications)
+        urls = source_urls or {}
         ds = cls.empty()
-        for pub in publications:
-            ds = ds.add(pub)
+        for i in replay_order(pubs):
+            ds = ds.add(pubs[i], source_url=urls.get(pubs[i].sha256))
         return ds
 
-    def add(self, pub: Publication) -> Dataset:
+    def add(self, pub: Publication, *, source_url: str | None = None) -> Dataset:
         """This dataset with ``pub`` added; ``pub`` replaces what it covers (quarter, type)."""
         covered = pub.trusts.select("quarter", "trust_code")
         cover_types = pub.trusts.select("quarter", "trust_type").unique()
@@ -87,7 +116,66 @@ class Dataset:
                 continue
             kept = mine.join(drop, on=["quarter", "trust_code"], how="anti")
             parts[name] = pl.concat([kept, theirs.cast(_SCHEMAS[name])])  # type: ignore[arg-type]
-        return Dataset(**parts, sources=(*self.sources, (pub.name, pub.sha256)))
+        return Dataset(
+            **parts,
+            sources=(*self.sources, (pub.name, pub.sha256)),
+            lineage=self._lineage_after(pub, drop, source_url),
+        )
+
+    def _lineage_after(
+        self, pub: Publication, drop: pl.DataFrame, source_url: str | None
+    ) -> pl.DataFrame:
+        """The lineage once ``pub`` is added, mirroring :meth:`add`: a data file replaces every
+        row of the trusts it drops; a league table only the league rows of the trusts it lists
+        (their values stay those of the data file)."""
+        kind = kind_of(pub)
+        if kind == "data":
+            kept = self.lineage.join(drop, on=["quarter", "trust_code"], how="anti")
+        else:
+            listed = pub.trusts.select("quarter", "trust_code").with_columns(
+                pl.lit(kind).alias("kind")
+            )
+            kept = self.lineage.join(listed, on=["quarter", "trust_code", "kind"], how="anti")
+        new = pub.trusts.select(
+            "quarter",
+            "trust_code",
+            "trust_type",
+            pl.lit(kind).alias("kind"),
+            pl.lit(pub.name).alias("file"),
+            pl.lit(pub.sha256).alias("sha256"),
+            pl.lit(source_url, pl.String).alias("source_url"),
+        )
+        return pl.concat([kept, new.cast(LINEAGE_SCHEMA)])  # type: ignore[arg-type]
+
+    def source_of(self, quarter: str, trust_type: str) -> pl.DataFrame:
+        """The files that supply ``(quarter, trust_type)``: kind, file, sha256, source_url and
+        how many trusts each supplies; normally one trust data file (and perhaps a league
+        table). Empty if nothing is loaded for it."""
+        return (
+            self.lineage.filter(
+                (pl.col("quarter") == quarter) & (pl.col("trust_type") == trust_type)
+            )
+            .group_by("kind", "file", "sha256", "source_url")
+            .agg(pl.len().cast(pl.Int64).alias("trusts"))
+            .sort("kind", "file")
+        )
+
+    def with_sources(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` (with ``quarter`` and ``trust_code`` columns) plus ``source_file``,
+        ``source_sha256`` and ``source_url``: the file each row's values come from (the trust
+        data file; a league table for a trust that only a league table lists)."""
+        first = (
+            self.lineage.sort(pl.col("kind") != "data")
+            .unique(subset=["quarter", "trust_code"], keep="first", maintain_order=True)
+            .select(
+                "quarter",
+                "trust_code",
+                pl.col("file").alias("source_file"),
+                pl.col("sha256").alias("source_sha256"),
+                "source_url",
+            )
+        )
+        return frame.join(first, on=["quarter", "trust_code"], how="left", maintain_order="left")
 
     @property
     def quarters(self) -> list[str]:
@@ -101,6 +189,7 @@ class Dataset:
             _rows_of(self.flags, quarter),
             _rows_of(self.published, quarter),
             self.sources,
+            _rows_of(self.lineage, quarter),
         )
 
     def loaded_types(self, quarter: str) -> set[str]:
@@ -118,3 +207,48 @@ def quarter_key(quarter: str) -> tuple[int, int]:
     """Sort key for "Q1 2025/26": (2025, 1)."""
     q, year = quarter.split(" ")
     return int(year[:4]), int(q[1])
+
+
+# --- supersession ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a file restates: its latest quarter, its trust types and its kind (data or league).
+    Two files of the same release are issues of one publication (a ``-v2`` corrects the first)."""
+
+    quarter: str
+    trust_types: tuple[str, ...]
+    kind: str
+
+
+def kind_of(pub: Publication) -> str:
+    return "league" if pub.layout.startswith("league") else "data"
+
+
+def version_of(name: str) -> int:
+    """The issue number in a file name: ``...-trust-data-v2.csv`` is 2; no suffix is 1."""
+    m = _VERSION_RE.search(name)
+    return int(m.group(1)) if m else 1
+
+
+def release_of(pub: Publication) -> Release:
+    quarters = pub.trusts["quarter"].unique().to_list()
+    latest = max(quarters, key=quarter_key) if quarters else ""
+    types = tuple(sorted(set(pub.trusts["trust_type"].to_list())))
+    return Release(latest, types, kind_of(pub))
+
+
+def replay_order(publications: Sequence[Publication]) -> list[int]:
+    """The order to add ``publications`` (given in load order) in: load order, except that the
+    files of one release take that release's places in order of version (then load order), so
+    a ``-v2`` supersedes the first issue even when it was loaded first."""
+    groups: dict[Release, list[int]] = {}
+    for i, pub in enumerate(publications):
+        groups.setdefault(release_of(pub), []).append(i)
+    order = list(range(len(publications)))
+    for members in groups.values():
+        by_version = sorted(members, key=lambda i: (version_of(publications[i].name), i))
+        for slot, i in zip(members, by_version, strict=True):
+            order[slot] = i
+    return order

@@ -111,3 +111,23 @@ class NoData(NhsLeagueError):
 
 class StoreError(NhsLeagueError):
     """The store cannot be opened or written."""
+
+
+class FetchError(InputError):
+    """A download failed or is not what it should be (an HTTP error, a timeout, a body cut
+    short, an HTML page instead of a CSV file, or a file that does not read). ``url`` says which;
+    as with every :class:`InputError`, ``line`` and ``column`` say where when the file is read.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        problem: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+        found: object = None,
+        expected: str | None = None,
+    ) -> None:
+        self.url = url
+        super().__init__(url, problem, line=line, column=column, found=found, expected=expected)

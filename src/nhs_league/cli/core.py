@@ -87,9 +87,7 @@ def table(
 
     p, ds = context(pack, data, store)
     a = assess_for(ds, p, quarter, trust_type.value, mode.value, variant)
-    t = api.league_table(
-        a, p, trust_type.value, region=region, subtype=subtype, icb=icb, top=top
-    )
+    t = api.league_table(a, p, trust_type.value, region=region, subtype=subtype, icb=icb, top=top)
     if replicates:
         t = t.join(
             ranges(a, p, replicates, seed), on="trust_code", how="left", maintain_order="left"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -19,10 +20,11 @@ from nhs_league.engine.pipeline import Assessment, assess
 from nhs_league.errors import NhsLeagueError
 from nhs_league.export import FORMATS, METRICS_TABLE, TABLES, export, export_tables, quarter_start
 from nhs_league.methods.pack import Pack
+from tests.conftest import ACUTE_Q1, MHC_Q4
 
 SHA_ACUTE_Q1 = "e7d3d45fa7ddef859d6a548fe4652e7f8e1cfe4d5c1adc92afd97fd5237b656a"
 PROVENANCE = ["family", "pool_size", "position", "target_met", "basis", "note"]
-PROVENANCE += ["pack_id", "pack_version", "source_files", "source_sha256"]
+PROVENANCE += ["pack_id", "pack_version", "source_file", "source_sha256", "source_url"]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,14 @@ def test_league_table_has_every_trust_and_the_domain_scores(
     tables: dict[str, pl.DataFrame], pack: Pack
 ) -> None:
     league = tables["league_table"]
-    assert league.columns == [*LEAGUE_COLUMNS, *(f"domain_{d.key}" for d in pack.domains)]
+    domains = [f"domain_{d.key}" for d in pack.domains]
+    assert league.columns == [
+        *LEAGUE_COLUMNS,
+        *domains,
+        "source_file",
+        "source_sha256",
+        "source_url",
+    ]
     counts = dict(league.group_by("trust_type").len().iter_rows())
     assert counts == {"acute": 134, "mental-health-community": 61}
     rbs = league.filter(pl.col("trust_code") == "RBS").row(0, named=True)
@@ -82,14 +91,28 @@ def test_metric_scores_carry_their_provenance(tables: dict[str, pl.DataFrame]) -
     assert set(PROVENANCE) <= set(scores.columns)
     assert scores["pack_id"].unique().to_list() == ["nof-2025-26"]
     assert scores["pack_version"].unique().to_list() == ["1.0.0"]
-    files = scores["source_files"].unique().to_list()
-    assert files == [
-        "nhs-oversight-framework-acute-trust-data.csv; "
-        "nhs-oversight-framework-mental-health-and-community-trust-data.csv"
-    ]
-    assert scores["source_sha256"][0].startswith(SHA_ACUTE_Q1 + "; ")
     assert scores["trust_name"].null_count() == 0
     assert scores["metric_name"].null_count() == 0
+
+
+def test_every_row_traces_to_the_file_it_came_from(
+    tables: dict[str, pl.DataFrame], q1: Assessment
+) -> None:
+    """Lineage: each exported row names the file (and its hash) its values were read from,
+    checked against hashes of the bundled files computed here."""
+    sha = {
+        "acute": (ACUTE_Q1.name, hashlib.sha256(ACUTE_Q1.read_bytes()).hexdigest()),
+        "mental-health-community": (MHC_Q4.name, hashlib.sha256(MHC_Q4.read_bytes()).hexdigest()),
+    }
+    assert sha["acute"][1] == SHA_ACUTE_Q1
+    for name in ("league_table", "metric_scores"):
+        t = tables[name]
+        for trust_type, (file, digest) in sha.items():
+            rows = t.filter(pl.col("trust_type") == trust_type)
+            assert rows.height > 0
+            assert set(rows["source_file"]) == {file}
+            assert set(rows["source_sha256"]) == {digest}
+        assert t["source_url"].null_count() == t.height  # read from disk, not fetched
 
 
 def test_data_dictionary_describes_every_column_and_metric(

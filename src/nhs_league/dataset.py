@@ -164,18 +164,7 @@ class Dataset:
         """``frame`` (with ``quarter`` and ``trust_code`` columns) plus ``source_file``,
         ``source_sha256`` and ``source_url``: the file each row's values come from (the trust
         data file; a league table for a trust that only a league table lists)."""
-        first = (
-            self.lineage.sort(pl.col("kind") != "data")
-            .unique(subset=["quarter", "trust_code"], keep="first", maintain_order=True)
-            .select(
-                "quarter",
-                "trust_code",
-                pl.col("file").alias("source_file"),
-                pl.col("sha256").alias("source_sha256"),
-                "source_url",
-            )
-        )
-        return frame.join(first, on=["quarter", "trust_code"], how="left", maintain_order="left")
+        return with_sources(self.lineage, frame)
 
     @property
     def quarters(self) -> list[str]:
@@ -207,6 +196,22 @@ def quarter_key(quarter: str) -> tuple[int, int]:
     """Sort key for "Q1 2025/26": (2025, 1)."""
     q, year = quarter.split(" ")
     return int(year[:4]), int(q[1])
+
+
+def with_sources(lineage: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """:meth:`Dataset.with_sources` over a lineage frame (an Assessment keeps its quarter's)."""
+    first = (
+        lineage.sort(pl.col("kind") != "data")
+        .unique(subset=["quarter", "trust_code"], keep="first", maintain_order=True)
+        .select(
+            "quarter",
+            "trust_code",
+            pl.col("file").alias("source_file"),
+            pl.col("sha256").alias("source_sha256"),
+            "source_url",
+        )
+    )
+    return frame.join(first, on=["quarter", "trust_code"], how="left", maintain_order="left")
 
 
 # --- supersession ---------------------------------------------------------------------------

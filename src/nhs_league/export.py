@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from nhs_league.api import league_table
-from nhs_league.dataset import quarter_key
+from nhs_league.dataset import quarter_key, with_sources
 from nhs_league.engine.pipeline import Assessment
 from nhs_league.errors import NhsLeagueError, NoData
 from nhs_league.methods.pack import Pack
@@ -103,10 +103,17 @@ _SCORE_DESCRIPTIONS = {
     "orders equal rounded values.",
     "pack_id": "Id of the method pack the score was computed with.",
     "pack_version": "Version of the method pack.",
-    "source_files": "Names of the NHS England files the assessment was computed from, "
-    "separated by '; ', in load order (a later file supersedes what it covers).",
-    "source_sha256": "SHA-256 of each file in source_files, in the same order, separated by '; '.",
 }
+# Lineage: both tables trace every row to the loaded file its values came from.
+_SOURCE_DESCRIPTIONS = {
+    "source_file": "Name of the loaded NHS England file this row's values came from (the trust "
+    "data file; after a correction, the file that superseded the first issue).",
+    "source_sha256": "SHA-256 of the bytes of source_file, as recorded when it was loaded.",
+    "source_url": "Where source_file was downloaded from (nhs-league fetch); empty for a file "
+    "loaded from disk or bundled with the package.",
+}
+_LEAGUE_DESCRIPTIONS |= _SOURCE_DESCRIPTIONS
+_SCORE_DESCRIPTIONS |= _SOURCE_DESCRIPTIONS
 
 _TYPE_NAMES = (
     ("string", pl.String),
@@ -171,7 +178,15 @@ def league_frame(a: Assessment, pack: Pack) -> pl.DataFrame:
         raise NoData(f"no trust has an average metric score in {a.quarter}; nothing to export")
     league = pl.concat([league_table(a, pack, t) for t in types])
     dom = a.table.select("trust_code", *(f"domain_{d.key}" for d in pack.domains))
-    return _clean(league.join(dom, on="trust_code", how="left", maintain_order="left"))
+    league = league.join(dom, on="trust_code", how="left", maintain_order="left")
+    return _clean(_traced(a, league))
+
+
+def _traced(a: Assessment, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` plus source_file (name without folders: the bytes must not depend on where the
+    file was), source_sha256 and source_url for each row."""
+    traced = with_sources(a.lineage, frame)
+    return traced.with_columns(pl.col("source_file").str.replace(r"^.*[/\\]", ""))
 
 
 def _types(a: Assessment, pack: Pack) -> list[str]:
@@ -183,7 +198,6 @@ def _types(a: Assessment, pack: Pack) -> list[str]:
 def scores_frame(a: Assessment, pack: Pack) -> pl.DataFrame:
     """Every metric score, with its trust and metric names and what it was computed from."""
     names = {m.score_id: m.name for m in pack.metrics}
-    files, shas = _sources(a)
     s = (
         a.metric_scores.join(
             a.table.select("trust_code", "trust_name"), on="trust_code", how="left"
@@ -194,11 +208,10 @@ def scores_frame(a: Assessment, pack: Pack) -> pl.DataFrame:
             .alias("metric_name"),
             pl.lit(a.pack_id).alias("pack_id"),
             pl.lit(a.pack_version).alias("pack_version"),
-            pl.lit("; ".join(files)).alias("source_files"),
-            pl.lit("; ".join(shas)).alias("source_sha256"),
         )
         .sort(_type_key(a, pack), "trust_code", "metric_id")
     )
+    s = _traced(a, s)
     first = ["quarter", "trust_code", "trust_name", "trust_type", "metric_id", "metric_name"]
     return _clean(s.select(*first, *(c for c in s.columns if c not in first)))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from nhs_league.dataset import Dataset
+from nhs_league.dataset import LINEAGE_SCHEMA, Dataset
 from nhs_league.engine import aggregate, metrics, ranking, segments
 from nhs_league.engine.frames import bools, index_of, nullable, take
 from nhs_league.engine.scoring import COMPUTED, INPUT
@@ -33,6 +33,8 @@ class Assessment:
     cut_points: segments.CutPoints
     notes: tuple[str, ...] = field(default=())
     sources: tuple[tuple[str, str], ...] = field(default=())
+    # Which file supplies each trust's rows in this quarter (Dataset.lineage, one quarter).
+    lineage: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LINEAGE_SCHEMA))
 
     def of_type(self, trust_type: str) -> pl.DataFrame:
         return self.table.filter(pl.col("trust_type") == trust_type).sort(
@@ -194,4 +196,5 @@ def assess(
         cut_points=cuts,
         notes=tuple(notes + metrics.fallback_notes(scores)),
         sources=data.sources,
+        lineage=q.lineage,
     )

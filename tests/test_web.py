@@ -474,6 +474,20 @@ def test_invalid_requests_are_422_envelopes(client: TestClient, url: str) -> Non
     assert page.status_code == 422 and "There is a problem with the request" in page.text
 
 
+def test_blank_form_fields_mean_not_given(client: TestClient) -> None:
+    """A plain HTML form sends every field, a dropdown left on "All" as ``segment=``: that is
+    no filter, not an invalid one (found by the browser tests)."""
+    blank = "region=North+West&subtype=&segment=&icb=&q=&sort=rank&order=asc"
+    page = client.get(f"/league/acute?{blank}")
+    assert page.status_code == 200
+    assert page.text == client.get("/league/acute?region=North+West&sort=rank&order=asc").text
+    rows = get_json(client, f"/api/v1/league/acute?{blank}", 200)["rows"]
+    assert len(rows) == 23
+    assert client.get("/whatif/RCX?set=OF0013%3D78&deficit=").status_code == 200
+    # A value that is there but wrong is still rejected.
+    assert client.get("/league/acute?segment=0").status_code == 422
+
+
 def test_over_long_addresses_are_414(client: TestClient) -> None:
     assert get_json(client, "/api/v1/league/acute?q=" + "x" * 5000, 414)["error"]["code"] == (
         "uri_too_long"

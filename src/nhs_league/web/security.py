@@ -3,8 +3,10 @@
 A pure ASGI middleware (not Starlette's ``BaseHTTPMiddleware``, which costs a task per request):
 it adds the headers to every response, static files and errors included; answers HEAD as GET
 without the body (FastAPI routes declare GET only); answers an over-long query string or path
-with 414 before any route runs; and turns an unexpected exception into the error envelope (500),
-logged with its traceback on the server only.
+with 414 before any route runs; drops empty query parameters (``segment=``), because a plain
+HTML form sends every field, and a dropdown left on "All" means "not given", not "invalid"; and
+turns an unexpected exception into the error envelope (500), logged with its traceback on the
+server only.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class SecurityMiddleware:
             )
             await self.on_error(path, error)(scope, receive, send_secured)
             return
+        query = scope.get("query_string", b"")
+        if query:
+            scope = {**scope, "query_string": without_blanks(query)}
         try:
             await self.app(scope, receive, send_secured)
         except Exception:
@@ -93,3 +98,9 @@ class SecurityMiddleware:
                 raise
             error = WebError(500, "internal_error", "Something went wrong on the server.")
             await self.on_error(path, error)(scope, receive, send_secured)
+
+
+def without_blanks(query: bytes) -> bytes:
+    """The query string without empty parameters: ``a=&b=2&&c`` gives ``b=2``."""
+    parts = [p for p in query.split(b"&") if b"=" in p and not p.endswith(b"=")]
+    return b"&".join(parts)

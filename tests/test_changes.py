@@ -149,6 +149,57 @@ def test_the_override_flag_caps_the_top_trust(files: list[StoredFile], pack: Pac
     assert ryy["average_before"] == ryy["average_after"] == 1.53
 
 
+def _older_release(value: str) -> bytes:
+    """The real Q4 release cut back to Q1–Q3, as a Q3 release would have been, with RX4's Q2
+    OF0082 value set to ``value`` (so the test can see which release a cell came from)."""
+    rows = list(csv.reader(io.StringIO(MHC_Q4.read_bytes().decode("utf-8-sig"))))
+    header, body = rows[0], [r for r in rows[1:] if r[0] != "Q4 2025/26"]
+    at = {c: i for i, c in enumerate(header)}
+    for r in body:
+        if (r[at["Quarter"]], r[at["Trust_code"]], r[at["Metric_ID"]]) == (
+            "Q2 2025/26",
+            "RX4",
+            "OF0082",
+        ):
+            r[at["Value"]] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([header, *body])
+    return out.getvalue().encode("utf-8")
+
+
+def _value(ds: Dataset, quarter: str, code: str, metric: str) -> float:
+    obs = ds.observations.filter(
+        (pl.col("quarter") == quarter)
+        & (pl.col("trust_code") == code)
+        & (pl.col("metric_id") == metric)
+    )
+    return float(obs["value"][0])
+
+
+def test_the_newest_release_wins_whatever_the_load_order(pack: Pack) -> None:
+    """A publication page lists the newest release first; fetched in that order, the older
+    release must not overwrite the quarters the newer one restates (found in review)."""
+    q4 = read_file(MHC_Q4, pack)
+    q3 = read_bytes(_older_release("7.77"), "q3-2025-26/" + V1_NAME.split("/")[1], pack)
+    original = _value(Dataset.from_publications([q4]), "Q2 2025/26", "RX4", "OF0082")
+    assert original != 7.77
+    for order in ([q4, q3], [q3, q4]):
+        ds = Dataset.from_publications(order)
+        assert _value(ds, "Q2 2025/26", "RX4", "OF0082") == original
+        assert set(ds.source_of("Q2 2025/26", "mental-health-community")["sha256"]) == {q4.sha256}
+
+
+def test_a_file_of_another_name_is_not_an_issue_of_the_release(pack: Pack) -> None:
+    """A trust's own file for the same quarter, loaded after the -v2, wins (load order), and
+    ``changes`` does not call the -v2 a correction of it."""
+    v2 = read_bytes(corrected_mhc(), V2_NAME, pack)
+    mine = read_bytes(MHC_Q4.read_bytes(), "my-own-copy.csv", pack)
+    ds = Dataset.from_publications([v2, mine])
+    assert set(ds.source_of("Q4 2025/26", "mental-health-community")["sha256"]) == {mine.sha256}
+    stored = [StoredFile(1, v2, Provenance()), StoredFile(2, mine, Provenance())]
+    assert corrections(stored, pack, "Q4 2025/26") == []
+
+
 def test_no_correction_no_changes(files: list[StoredFile], pack: Pack) -> None:
     assert corrections(files, pack, "Q1 2025/26", trust_type="acute") == []
     assert corrections(files[:2], pack, "Q4 2025/26") == []  # the bundled files only
@@ -157,7 +208,8 @@ def test_no_correction_no_changes(files: list[StoredFile], pack: Pack) -> None:
 def test_the_version_counts_not_the_load_order(pack: Pack) -> None:
     v1, v2 = read_file(MHC_Q4, pack), read_bytes(corrected_mhc(), V2_NAME, pack)
     acute = read_file(ACUTE_Q1, pack)
-    assert replay_order([v2, acute, v1]) == [2, 1, 0]  # v1 takes v2's place, and v2 v1's
+    # Acute Q1 is the older release, so it replays first; then v1 before v2 whatever the order.
+    assert replay_order([v2, acute, v1]) == [1, 2, 0]
     assert replay_order([acute, v1, v2]) == [0, 1, 2]
     a = Dataset.from_publications([v2, v1]).observations
     b = Dataset.from_publications([v1, v2]).observations

@@ -3,9 +3,11 @@
 Pure data, no I/O. When two publications cover the same (quarter, trust type), the later one wins:
 NHS England restates earlier quarters in every release, and a corrected file supersedes the first.
 
-"Later" is load order, except within one release (the same latest quarter, trust types and kind of
-file), where the version counts: a ``-v2`` file supersedes the first issue whichever was loaded
-first (:func:`replay_order`). Every row can say which file it came from (:attr:`Dataset.lineage`).
+"Later" is by content, not by when a file was loaded (:func:`replay_order`): the release with the
+latest quarter wins, and within one release (same latest quarter, trust types, kind and name but
+for ``-vN``) the highest version, so a ``-v2`` supersedes the first issue whichever was loaded
+first; files that tie on all of that replay in load order. Every row can say which file it came
+from (:attr:`Dataset.lineage`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import polars as pl
 
@@ -35,6 +38,7 @@ LINEAGE_SCHEMA: Schema = {
     "source_url": pl.String,
 }
 _VERSION_RE = re.compile(r"[-_ ]v(\d+)(?:\.[A-Za-z]+)?$", re.IGNORECASE)
+_STEM_VERSION_RE = re.compile(r"[-_ ]v\d+$")
 
 
 def _empty_lineage() -> pl.DataFrame:
@@ -219,12 +223,14 @@ def with_sources(lineage: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Release:
-    """What a file restates: its latest quarter, its trust types and its kind (data or league).
-    Two files of the same release are issues of one publication (a ``-v2`` corrects the first)."""
+    """What a file restates: its latest quarter, its trust types, its kind (data or league) and
+    its name without the ``-vN`` suffix. Two files of the same release are issues of one
+    publication (a ``-v2`` corrects the first); a file of another name is another publication."""
 
     quarter: str
     trust_types: tuple[str, ...]
     kind: str
+    stem: str
 
 
 def kind_of(pub: Publication) -> str:
@@ -237,23 +243,44 @@ def version_of(name: str) -> int:
     return int(m.group(1)) if m else 1
 
 
+def stem_of(name: str) -> str:
+    """The file name without folders, extension and ``-vN``: the same for every issue."""
+    return _STEM_VERSION_RE.sub("", PurePath(name).stem.lower())
+
+
 def release_of(pub: Publication) -> Release:
     quarters = pub.trusts["quarter"].unique().to_list()
     latest = max(quarters, key=quarter_key) if quarters else ""
     types = tuple(sorted(set(pub.trusts["trust_type"].to_list())))
-    return Release(latest, types, kind_of(pub))
+    return Release(latest, types, kind_of(pub), stem_of(pub.name))
 
 
 def replay_order(publications: Sequence[Publication]) -> list[int]:
-    """The order to add ``publications`` (given in load order) in: load order, except that the
-    files of one release take that release's places in order of version (then load order), so
-    a ``-v2`` supersedes the first issue even when it was loaded first."""
+    """The order to add ``publications`` (given in load order) in.
+
+    By what each file restates, not when it was loaded: older releases first, so the newest
+    release is the last word on every quarter it restates (a publication page lists the newest
+    first, and a store may get an old release late); a league table after the data file of its
+    quarter; then load order. The issues of one release (same name but for ``-vN``) take that
+    release's places in order of version, so a ``-v2`` supersedes the first issue even when it
+    was loaded first.
+    """
+    rel = [release_of(p) for p in publications]
+    base = sorted(
+        range(len(publications)),
+        key=lambda i: (_quarter_or_zero(rel[i].quarter), rel[i].kind == "league", i),
+    )
     groups: dict[Release, list[int]] = {}
-    for i, pub in enumerate(publications):
-        groups.setdefault(release_of(pub), []).append(i)
-    order = list(range(len(publications)))
-    for members in groups.values():
+    for slot, i in enumerate(base):
+        groups.setdefault(rel[i], []).append(slot)
+    order = list(base)
+    for slots in groups.values():
+        members = [base[s] for s in slots]
         by_version = sorted(members, key=lambda i: (version_of(publications[i].name), i))
-        for slot, i in zip(members, by_version, strict=True):
+        for slot, i in zip(slots, by_version, strict=True):
             order[slot] = i
     return order
+
+
+def _quarter_or_zero(quarter: str) -> tuple[int, int]:
+    return quarter_key(quarter) if quarter else (0, 0)

@@ -18,9 +18,19 @@ from nhs_league.api import LEAGUE_COLUMNS
 from nhs_league.dataset import Dataset
 from nhs_league.engine.pipeline import Assessment, assess
 from nhs_league.errors import NhsLeagueError
-from nhs_league.export import FORMATS, METRICS_TABLE, TABLES, export, export_tables, quarter_start
+from nhs_league.export import (
+    FORMATS,
+    METRICS_TABLE,
+    TABLES,
+    export,
+    export_tables,
+    quarter_start,
+)
+from nhs_league.export import meta as export_meta
+from nhs_league.ingest.nhse_nof import read_bytes, read_file
 from nhs_league.methods.pack import Pack
 from tests.conftest import ACUTE_Q1, MHC_Q4
+from tests.fixtures.fetch.server import corrected_mhc
 
 SHA_ACUTE_Q1 = "e7d3d45fa7ddef859d6a548fe4652e7f8e1cfe4d5c1adc92afd97fd5237b656a"
 PROVENANCE = ["family", "pool_size", "position", "target_met", "basis", "note"]
@@ -180,6 +190,15 @@ def test_json_meta_says_what_the_tables_rest_on(q1: Assessment, pack: Pack, tmp_
     }
     assert meta["cut_points"]["values"] == list(q1.cut_points.values)
     assert meta["cut_points"]["method"] == q1.cut_points.method
+
+
+def test_meta_and_rows_name_the_correction_not_the_file_it_superseded(pack: Pack) -> None:
+    v2_name = "nhs-oversight-framework-mental-health-and-community-trust-data-v2.csv"
+    v1, v2 = read_file(MHC_Q4, pack), read_bytes(corrected_mhc(), v2_name, pack)
+    a = assess(Dataset.from_publications([v2, v1]), pack, quarter="Q4 2025/26")
+    assert export_meta(a, pack)["sources"] == [{"file": v2_name, "sha256": v2.sha256}]
+    traced = export_tables(a, pack)["league_table"]
+    assert set(traced["source_sha256"]) == {v2.sha256}
 
 
 def test_xlsx_has_a_frozen_header_filters_and_formats(

@@ -23,8 +23,11 @@ from nhs_league.analysis.uncertainty import DEFAULT_REPLICATES, DEFAULT_SEED, li
 from nhs_league.cli import app
 from nhs_league.dataset import Dataset
 from nhs_league.engine.pipeline import Assessment, assess
+from nhs_league.ingest.nhse_nof import read_bytes, read_file
 from nhs_league.methods.pack import Pack
+from nhs_league.report.regional import sources
 from tests.conftest import ACUTE_Q1, MHC_Q4
+from tests.fixtures.fetch.server import corrected_mhc
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "reports"
@@ -588,3 +591,10 @@ def test_help_has_an_example() -> None:
     r = CliRunner().invoke(app, ["report", "--help"])
     assert r.exit_code == 0
     assert "Example: nhs-league report" in r.stdout
+
+
+def test_a_report_names_the_correction_not_the_file_it_superseded(pack: Pack) -> None:
+    v2_name = "nhs-oversight-framework-mental-health-and-community-trust-data-v2.csv"
+    v1, v2 = read_file(MHC_Q4, pack), read_bytes(corrected_mhc(), v2_name, pack)
+    a = assess(Dataset.from_publications([v1, v2]), pack, quarter="Q4 2025/26")
+    assert sources(a) == (v2_name,)

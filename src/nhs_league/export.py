@@ -260,7 +260,7 @@ def _metric_row(pack: Pack, metric_id: str) -> Row:
 
 def _sources(a: Assessment) -> tuple[list[str], list[str]]:
     """File names without folders (the bytes must not depend on where the files were) and hashes."""
-    return [Path(name).name for name, _ in a.sources], [sha for _, sha in a.sources]
+    return [Path(name).name for name, _ in a.files], [sha for _, sha in a.files]
 
 
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:

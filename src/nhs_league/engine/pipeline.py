@@ -42,6 +42,13 @@ class Assessment:
         )
 
     @property
+    def files(self) -> list[tuple[str, str]]:
+        """(file name, sha256) of the files that supply this quarter's rows, in replay order:
+        unlike ``sources`` (every file replayed), a superseded file is not among them."""
+        used = self.lineage.select("file", "sha256").unique(maintain_order=True)
+        return [(name, sha) for name, sha in used.iter_rows()]
+
+    @property
     def fallbacks(self) -> pl.DataFrame:
         """Cells that did not come from a value against a complete pool, and why."""
         return self.metric_scores.filter(~pl.col("basis").is_in([COMPUTED, INPUT])).select(

@@ -188,6 +188,7 @@ def build(
 
 
 def sources(a: Assessment) -> tuple[str, ...]:
-    """The names of the files the assessment rests on (no directories: reports are portable)."""
-    names = [PurePath(name).name for name, _ in a.sources]
+    """The names of the files the quarter's rows come from (a superseded file is not among
+    them; no directories: reports are portable)."""
+    names = [PurePath(name).name for name, _ in a.files]
     return tuple(dict.fromkeys(names))

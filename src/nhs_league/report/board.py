@@ -115,15 +115,18 @@ def _history_note(history: list[Quarter], quarter: str, noun: str) -> str:
     )
 
 
-def _facts(prof: dict[str, Any], lr: dict[str, Any], noun: str) -> list[tuple[str, str]]:
-    seg = f"{prof['segment']} of 4 (1 is best)"
+def _facts(
+    prof: dict[str, Any], lr: dict[str, Any], noun: str, pack: Pack
+) -> list[tuple[str, str]]:
+    last = len(prof["cut_points"]) + 1
+    seg = f"{prof['segment']} of {last} (1 is best)"
     if prof["segment"] != prof["unadjusted_segment"]:
         seg = (
-            f"{prof['segment']}* of 4 (1 is best): segment {prof['unadjusted_segment']} on its "
-            "average alone, capped at 3 by the financial override"
+            f"{prof['segment']}* of {last} (1 is best): segment {prof['unadjusted_segment']} on "
+            f"its average alone, capped at {pack.override_best_segment} by the financial override"
         )
     support = {True: "yes", False: "no", None: "not published"}[prof["intensive_support"]]
-    chances = ", ".join(f"{k}: {w.percent(lr[f'p_segment_{k}'])}" for k in (1, 2, 3, 4))
+    chances = ", ".join(f"{k}: {w.percent(lr[f'p_segment_{k}'])}" for k in range(1, last + 1))
     return [
         ("Segment", seg),
         ("League rank", f"{prof['rank_text']} of {prof['league_size']} {noun} trusts in England"),
@@ -201,7 +204,7 @@ def build(data: Dataset, a: Assessment, pack: Pack, code: str, likely: RangesMet
         mode=a.mode,
         about=_about(prof, pack.trust_type_labels[ttype]),
         sentence=" ".join(s for s in (trust_sentence(row, noun), change) if s),
-        facts=tuple(_facts(prof, lr, noun)),
+        facts=tuple(_facts(prof, lr, noun, pack)),
         domains=tuple(_domains(pack, prof)),
         improvement=_sentence_case(imp["summary"].removeprefix("Improvement needed: ")),
         steps=tuple(imp["steps"]),

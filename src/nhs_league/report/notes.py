@@ -36,8 +36,9 @@ def _extremes(narrow: Row, wide: Row) -> str:
     return f"The narrowest here is {of(narrow)}, the widest {of(wide)}."
 
 
-def _override(rows: list[Row]) -> Note:
-    rule = "A trust flagged in financial deficit can be no better than segment 3."
+def _override(rows: list[Row], pack: Pack) -> Note:
+    cap = pack.override_best_segment
+    rule = f"A trust flagged in financial deficit can be no better than segment {cap}."
     n, flagged = len(rows), sum(r.deficit for r in rows)
     if flagged == 0:
         none = f"None of the {n} trusts here is" if n > 1 else "The trust here is not"
@@ -55,31 +56,42 @@ def _override(rows: list[Row]) -> Note:
         whose = "its" if len(names) == 1 else "their"
         groups.append(f"{w.listing(names)} (segment {s} on {whose} average alone)")
     text += (
-        f"; the cap changed the segment of {len(capped)}, marked 3*: {'; '.join(groups)}. "
+        f"; the cap changed the segment of {len(capped)}, marked {cap}*: {'; '.join(groups)}. "
         "Their league rank follows the capped segment."
     )
     return Note("The financial override", text)
 
 
-def _support(rows: list[Row]) -> Note | None:
+def _support(rows: list[Row], pack: Pack, segments: int) -> Note | None:
     rsp = [w.short_name(r.name) for r in rows if r.final_segment != r.segment]
     if not rsp:
         return None
     return Note(
         "Recovery Support Programme",
         f"{w.listing(rsp)} {'is' if len(rsp) == 1 else 'are'} in NHS England's Recovery Support "
-        "Programme: final segment 5 whatever the scores. The league rank uses segments 1 to 4.",
+        f"Programme: final segment {pack.segment5} whatever the scores. The league rank uses "
+        f"segments 1 to {segments}.",
     )
 
 
 def _cut_points(a: Assessment, pack: Pack, noun: str, size: int) -> Note:
-    tops = [highest_average(pack, a.cut_points.values, k) for k in (1, 2, 3)]
+    last = len(a.cut_points.values) + 1
+    tops = [highest_average(pack, a.cut_points.values, k) for k in range(1, last)]
+    bands = [f"segment 1 is an average of {tops[0]:.2f} or better"]
+    bands += [f"segment {k} up to {top:.2f}" for k, top in enumerate(tops[1:], start=2)]
     return Note(
         "Where the segments begin",
         f"The cut-points come from the averages of all {size} {noun} trusts in England: "
-        f"segment 1 is an average of {tops[0]:.2f} or better, segment 2 up to {tops[1]:.2f}, "
-        f"segment 3 up to {tops[2]:.2f}, segment 4 above. Trusts either side of a cut-point "
+        f"{', '.join(bands)}, segment {last} above. Trusts either side of a cut-point "
         "can be almost equal.",
+    )
+
+
+def legend(pack: Pack, segments: int) -> str:
+    """How to read the table's Segment column."""
+    return (
+        f"Segment: 1 (best) to {segments}; * capped at {pack.override_best_segment} by the "
+        f"financial override; final {pack.segment5}: in the Recovery Support Programme."
     )
 
 
@@ -100,8 +112,8 @@ def notes(a: Assessment, pack: Pack, rows: list[Row], likely: RangesMeta, noun: 
     """The box's paragraphs, those that apply to ``rows``."""
     found = [
         _ranges(rows, likely.replicates, likely.seed),
-        _override(rows),
-        _support(rows),
+        _override(rows, pack),
+        _support(rows, pack, len(a.cut_points.values) + 1),
         _cut_points(a, pack, noun, rows[0].league_size),
         _fallbacks(a, rows),
     ]

@@ -20,7 +20,7 @@ from nhs_league.report import words as w
 from nhs_league.report.areas import Area, Where
 from nhs_league.report.change import Change, change_sentence, changes_since, summary_of_changes
 from nhs_league.report.model import Note, RangesMeta, Row
-from nhs_league.report.notes import notes
+from nhs_league.report.notes import legend, notes
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class RegionalReport:
     previous_quarter: str
     has_change: bool
     notes: tuple[Note, ...]
+    legend: str
     sources: tuple[str, ...]
     slug: str
     chart: dict[str, Any]
@@ -180,6 +181,7 @@ def build(
         previous_quarter=prev,
         has_change=moved is not None,
         notes=tuple(notes(a, pack, rows, likely, noun)),
+        legend=legend(pack, len(a.cut_points.values) + 1),
         sources=sources(a),
         slug=w.slug(area.slug_part, trust_type, a.quarter),
         chart=spec,

@@ -274,7 +274,7 @@ def test_cli_changes_table(store: Path) -> None:
     assert "Kent Community Health NHS Foundation Trust" in r.stdout
 
 
-def test_cli_changes_json_and_csv(store: Path) -> None:
+def test_cli_changes_json_and_csv(store: Path, files: list[StoredFile], pack: Pack) -> None:
     r = cli("changes", "--quarter", "Q3", "--format", "json", store=store)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -292,7 +292,10 @@ def test_cli_changes_json_and_csv(store: Path) -> None:
     ]
     r = cli("changes", "--quarter", "Q4", "--format", "csv", "--positions", store=store)
     moved = pl.read_csv(io.StringIO(r.stdout))
-    assert moved.filter(pl.col("trust_code") == "RYY")["rank_after"].to_list() != [1]
+    (c,) = corrections(files, pack, "Q4 2025/26")
+    expected = c.moves.filter(pl.col("trust_code") == "RYY")["rank_after"].to_list()
+    assert moved.filter(pl.col("trust_code") == "RYY")["rank_after"].to_list() == expected
+    assert expected and expected != [1]  # the override moved RYY off the top
 
 
 def test_cli_changes_none_and_errors(store: Path, tmp_path: Path) -> None:

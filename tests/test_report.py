@@ -556,8 +556,10 @@ def test_board_report_is_the_engines(both: Dataset, pack: Pack) -> None:
     assert rows and sorted(rows) == sorted(
         (m["metric_id"], f"{m['score']:.2f}") for m in prof["metrics"]
     )
-    assert "None, already in segment 1." in md
-    assert f"| {a.quarter} | {rank} of {size} | 1 | 2.02 |" in md
+    summary = api.improvement_summary(a, pack, "RBS")["summary"]
+    assert summary.removeprefix("Improvement needed: ").capitalize() in md
+    seg, avg = prof["segment"], prof["average_score"]
+    assert f"| {a.quarter} | {rank} of {size} | {seg} | {avg:.2f} |" in md
     assert "Q4 2024/25 is not loaded" in md
     imp = api.improvement_summary(a, pack, "RJR")
     r = run("report", "--trust", "RJR")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -583,8 +585,15 @@ def test_board_report_is_the_engines(both: Dataset, pack: Pack) -> None:
     ],
 )
 def test_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
-    r = run(*args)
-    assert r.exit_code == 2, r.output
+    """As a user runs it: the console entry point turns typed errors into one line, exit 2."""
+    r = subprocess.run(
+        [sys.executable, "-m", "nhs_league.cli", *args, *DATA],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 2, r.stderr
     assert r.stderr.startswith(message), r.stderr
     assert r.stderr.count("\n") == 1 and r.stdout == ""
 

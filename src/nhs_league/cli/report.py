@@ -6,8 +6,6 @@ Thin, like :mod:`nhs_league.cli.core`: parse, call :mod:`nhs_league.report`, wri
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,17 +33,6 @@ from nhs_league.errors import NhsLeagueError
 class ReportFmt(StrEnum):
     md = "md"
     html = "html"
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    """Typed errors as one line on stderr and exit status 2, as :func:`cli.app.main` does, so
-    the command behaves the same when invoked directly (tests, other entry points)."""
-    try:
-        yield
-    except NhsLeagueError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(2) from None
 
 
 def _usage(problem: str, found: str, expected: str) -> NhsLeagueError:
@@ -107,17 +94,16 @@ def report(
 
     Example: nhs-league report --region "North West" --type acute --format html --output nw.html
     """
-    with _one_line_errors():
-        _check_choice(region, icb, trust)
-        _check_output(output, fmt)
-        p, ds = context(pack, data, store)
-        opts = {"quarter": quarter, "mode": mode.value, "replicates": replicates, "seed": seed}
-        if trust:
-            written = _board(p, ds, trust, trust_type, fmt.value, output, opts)
-        else:
-            ttype = (trust_type or TypeOpt.acute).value
-            written = _regional(p, ds, region, icb, ttype, fmt.value, output, opts)
-        _print(written)
+    _check_choice(region, icb, trust)
+    _check_output(output, fmt)
+    p, ds = context(pack, data, store)
+    opts = {"quarter": quarter, "mode": mode.value, "replicates": replicates, "seed": seed}
+    if trust:
+        written = _board(p, ds, trust, trust_type, fmt.value, output, opts)
+    else:
+        ttype = (trust_type or TypeOpt.acute).value
+        written = _regional(p, ds, region, icb, ttype, fmt.value, output, opts)
+    _print(written)
 
 
 def _likely(a: Any, p: Any, opts: dict[str, Any]) -> Any:

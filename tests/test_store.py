@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+import nhs_league.store as store_module
 from nhs_league.api import open_dataset
+from nhs_league.errors import NhsLeagueError
 from nhs_league.methods.pack import Pack
 from nhs_league.store import Store, default_store_path
 from tests.conftest import ACUTE_Q1, MHC_Q4
@@ -99,3 +103,25 @@ def test_an_interrupted_seeding_completes_next_time(store_path: Path, pack: Pack
     with Store(store_path, pack) as st:
         assert st.counts() == full
         assert st.files()["name"].to_list()[-1].startswith("q4-2025-26/")
+
+
+def test_a_failed_seeding_releases_the_file(
+    store_path: Path, pack: Pack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundled file that does not read stops the seeding with its error, and the store file
+    is not left locked: another process can open it straight away."""
+    monkeypatch.setattr(store_module, "bundled_files", lambda: [("bad.csv", b"not,a\nnof,file\n")])
+    # The error's traceback keeps the half-built Store alive, as a caller that logs or re-raises
+    # it would: only an explicit close releases the file.
+    with pytest.raises(NhsLeagueError, match=r"bad\.csv") as failure:
+        Store(store_path, pack)
+    code = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(con.execute('SELECT count(*) FROM files').fetchall()[0][0])"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(store_path)], capture_output=True, text=True, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "0"
+    assert failure.traceback  # still held while the other process opened the file

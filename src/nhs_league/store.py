@@ -109,9 +109,13 @@ class Store:
         except (OSError, duckdb.Error) as exc:
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
         if not read_only:
-            self._create()
-            if seed:
-                self._seed()
+            try:
+                self._create()
+                if seed:
+                    self._seed()
+            except BaseException:
+                self.con.close()  # a failed seeding must not keep the file locked
+                raise
 
     def close(self) -> None:
         self.con.close()

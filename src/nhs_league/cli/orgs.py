@@ -32,8 +32,10 @@ def orgs(
 
     _, ds = context(pack, data, store)
     m = api.org_matches(ds)
-    counts = m["status"].value_counts(sort=True)
-    summary = ", ".join(f"{n} {s}" for s, n in counts.iter_rows())
+    from nhs_league.ingest.ods import MATCHED, SUCCESSOR, UNMATCHED
+
+    counts = {s: m.filter(pl.col("status") == s).height for s in (MATCHED, SUCCESSOR, UNMATCHED)}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     if unmatched:
         m = m.filter((pl.col("status") != "matched") | pl.col("note").is_not_null())
     if fmt is Fmt.table:

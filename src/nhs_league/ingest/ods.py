@@ -129,9 +129,16 @@ class Organisations:
         return chain
 
     def match_frame(self, trusts: pl.DataFrame) -> pl.DataFrame:
-        """One row per distinct trust in ``trusts`` (trust_code, trust_name, region)."""
+        """One row per distinct trust in ``trusts`` (quarter, trust_code, trust_name, region),
+        with the name and region of its latest quarter."""
         rows = []
-        seen = trusts.select("trust_code", "trust_name", "region").unique("trust_code", keep="last")
+        # A trust's latest name and region ("Q1 2025/26": year at 3-6, quarter at 1).
+        latest = trusts.sort(
+            pl.col("quarter").str.slice(3, 4).cast(pl.Int64),
+            pl.col("quarter").str.slice(1, 1).cast(pl.Int64),
+            maintain_order=True,
+        )
+        seen = latest.select("trust_code", "trust_name", "region").unique("trust_code", keep="last")
         for code, name, region in seen.sort("trust_code").iter_rows():
             m = self.match(code, region)
             rows.append(

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from math import nan as NAN
 from pathlib import Path
 
 import duckdb
@@ -24,7 +25,7 @@ import pytest
 from nhs_league import fetch
 from nhs_league.completeness import check_complete
 from nhs_league.dataset import _SCHEMAS, _TABLES, Dataset
-from nhs_league.errors import FetchError
+from nhs_league.errors import FetchError, ValueFormatError
 from nhs_league.ingest.nhse_nof import read_bytes, read_file
 from nhs_league.methods.pack import Pack
 from nhs_league.store import Provenance, Store
@@ -395,3 +396,11 @@ def test_lineage_names_the_data_file_and_the_league_table(pack: Pack, tmp_path: 
     # A later data file for the same quarter and type takes over both.
     again = ds.add(replace(data, name="again.csv", sha256="0" * 64))
     assert again.source_of("Q1 2025/26", "acute")["file"].to_list() == ["again.csv"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("timeout", 0.0), ("retries", -1), ("backoff", -0.5), ("timeout", NAN)]
+)
+def test_download_options_are_checked(field: str, value: float) -> None:
+    with pytest.raises(ValueFormatError, match=rf"fetch options: {field} out of range"):
+        fetch.Options(**{field: value})

@@ -30,7 +30,7 @@ import httpx
 from nhs_league import __version__
 from nhs_league.completeness import check_complete
 from nhs_league.dataset import version_of
-from nhs_league.errors import FetchError, InputError
+from nhs_league.errors import FetchError, InputError, ValueFormatError
 from nhs_league.ingest.nhse_nof import Publication, read_bytes
 from nhs_league.methods.pack import Pack
 from nhs_league.store import LoadResult, Provenance, Store
@@ -69,6 +69,17 @@ class Options:
     timeout: float = 60.0
     retries: int = 3
     backoff: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, value, low in (
+            ("timeout", self.timeout, 0.01),
+            ("retries", self.retries, 0),
+            ("backoff", self.backoff, 0.0),
+        ):
+            if not value >= low:  # also rejects NaN
+                raise ValueFormatError(
+                    "fetch options", f"{name} out of range", found=value, expected=f">= {low}"
+                )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -254,10 +254,9 @@ class Store:
             out.append(StoredFile(int(seq), pub, Provenance(url, fetched)))
         return out
 
-    def dataset(self, *, without: Collection[int] = ()) -> Dataset:
-        """Replay every stored file (but those whose seq is in ``without``): in load order, a
-        higher version of a release after a lower one."""
-        return dataset_of([f for f in self.stored_files() if f.seq not in without])
+    def dataset(self) -> Dataset:
+        """Replay every stored file, in the order of :func:`nhs_league.dataset.replay_order`."""
+        return dataset_of(self.stored_files())
 
     def counts(self) -> dict[str, int]:
         return {

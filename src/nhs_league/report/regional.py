@@ -45,14 +45,6 @@ class RegionalReport:
     chart: dict[str, Any]
     chart_alt: str
 
-    @property
-    def best(self) -> tuple[Row, ...]:
-        return tuple(r for r in self.rows if r.rank == self.rows[0].rank)
-
-    @property
-    def worst(self) -> tuple[Row, ...]:
-        return tuple(r for r in self.rows if r.rank == self.rows[-1].rank)
-
 
 def _rows(
     table: pl.DataFrame, likely: pl.DataFrame, type_table: pl.DataFrame

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from nhs_league.engine.explain import explain_row
 from nhs_league.engine.pipeline import Assessment, assess, latest_quarter
 from nhs_league.errors import AmbiguousTrust, NoData, UnknownTrust
 from nhs_league.ingest.nhse_nof import read_file
-from nhs_league.ingest.ods import organisations
+from nhs_league.ingest.ods import Icb, organisations
 from nhs_league.methods.pack import Pack, load_pack
 
 LEAGUE_COLUMNS = [
@@ -116,11 +117,16 @@ def league_table(
     return t.select(LEAGUE_COLUMNS)
 
 
+@cache
+def _icb_of(code: str) -> Icb | None:
+    """The ICB ODS data places trust ``code`` in (the bundled files never change: kept)."""
+    return organisations().match(code).icb
+
+
 def with_icbs(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` (with ``trust_code``) plus ``icb_code`` and ``icb_name`` from ODS data."""
-    orgs = organisations()
     codes = frame["trust_code"].unique().to_list()
-    icb = {c: orgs.match(c).icb for c in codes}
+    icb = {c: _icb_of(c) for c in codes}
     lookup = pl.DataFrame(
         {
             "trust_code": codes,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -88,11 +89,16 @@ def merge(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
+# urlencode's quote_plus, remembered: a league page builds a dozen links from the same few
+# names and values (~4 µs a link otherwise); bounded, so arbitrary values only churn it.
+_quote = lru_cache(maxsize=4096)(quote_plus)
+
+
 def url(path: str, **params: Any) -> str:
     """``path`` with the non-empty ``params`` as a query string."""
     pairs = [(k, v) for k, v in params.items() if v not in (None, "", [])]
     flat = [(k, x) for k, v in pairs for x in (v if isinstance(v, list) else [v])]
-    return f"{path}?{urlencode(flat)}" if flat else path
+    return f"{path}?{urlencode(flat, quote_via=_quote)}" if flat else path
 
 
 def make_env() -> Environment:
@@ -125,6 +131,11 @@ class Renderer:
 
     def __init__(self) -> None:
         self.env = make_env()
+
+    def macro(self, template: str, name: str) -> Callable[..., Markup]:
+        """A macro of ``template``, to call from Python (it returns its markup)."""
+        macro: Callable[..., Markup] = getattr(self.env.get_template(template).module, name)
+        return macro
 
     def page(
         self,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from markupsafe import Markup
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from nhs_league.web import charts, downloads
@@ -28,8 +29,10 @@ from nhs_league.web.deps import (
     cached,
 )
 from nhs_league.web.errors import WebError
+from nhs_league.web.models import LeagueContext
 from nhs_league.web.pages import compare, home, league, method, metric, trust, whatif
 from nhs_league.web.pages import region as region_page
+from nhs_league.web.pages.league_base import league_base
 from nhs_league.web.pages.whatif import split_set
 from nhs_league.web.params import (
     CodePath,
@@ -39,7 +42,8 @@ from nhs_league.web.params import (
     TrustTypePath,
     YesNo,
 )
-from nhs_league.web.render import url
+from nhs_league.web.render import Renderer, url
+from nhs_league.web.state import WebState
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,9 +124,33 @@ async def league_page(
             title=f"{ctx.label} trusts, {ctx.quarter}",
             path=request.url.path,
             api=f"/api/v1/league/{ctx.trust_type}{_query(request)}",
+            rows_html=league_rows(s, r, ctx),
         )
 
     return cached(request, s, make)
+
+
+def league_rows(s: WebState, r: Renderer, ctx: LeagueContext) -> dict[str, Markup]:
+    """The markup of each row of the league table (``league_row.html``) by trust code.
+
+    Rendering the rows was most of the page's cost, yet a row's markup depends only on the
+    row, its quarter and whether the region column shows (not while a region is chosen), so
+    each is rendered once per (quarter, type, region column), for every trust of the type,
+    and kept; a page takes the rows it shows."""
+    show_region = not ctx.filters.region
+
+    def render() -> dict[str, Markup]:
+        row = r.macro("league_row.html", "league_row")
+        base = league_base(s, ctx.quarter, ctx.trust_type)
+        return {
+            x.trust_code: row(x, ctx.quarter, ctx.previous_quarter, ctx.has_icb, show_region)
+            for x in base.rows
+        }
+
+    rows: dict[str, Markup] = s.derived.get(
+        ("league-rows", ctx.quarter, ctx.trust_type, show_region), render
+    )
+    return rows
 
 
 @router.get("/trust/{code}", response_class=HTMLResponse)

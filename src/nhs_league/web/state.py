@@ -28,6 +28,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 RESPONSES_KEPT = 500
+QUARTERS_KEPT = 256  # spellings of quarters asked for ("Q1", "q1 2025-26", ...) and what they are
 MODE = "reproduce"  # the pages show NHS England's method as published (the CLI's default)
 
 
@@ -102,6 +103,7 @@ class WebState:
     def __init__(self, data: Dataset, pack: Pack) -> None:
         self.data = data
         self.pack = pack
+        self._all_quarters = data.quarters
         trusts = data.trusts
         self._quarters: dict[str, list[str]] = {
             t: sorted(
@@ -134,12 +136,15 @@ class WebState:
         self.ranges: Memo[str, pl.DataFrame] = Memo(self._ranges)
         self.extras: Memo[tuple[str, str], pl.DataFrame] = Memo(self._extras)
         self.improvement: Memo[tuple[str, str], dict[str, Any]] = Memo(self._improvement)
-        # Small per-quarter facts the pages derive (a type's regions, its ICBs, ...):
-        # ``derived.get(key, compute)``; keys are built from validated quarters and types only.
+        # What the pages derive per quarter and type (the league table's rows, sort orders and
+        # filter choices, its rows' markup): ``derived.get(key, compute)``; keys are built
+        # from validated quarters and types only.
         self.derived: Memo[Hashable, Any] = Memo(_no_default)
         # Whole responses (media type, body) of the league and home pages and their JSON twins,
         # by path and query string: at most 50 MB (~500 pages of under 100 kB).
         self.responses: Recent[tuple[str, str], tuple[str, bytes]] = Recent(RESPONSES_KEPT)
+        # api.resolve_quarter of (trust type, quarter asked for): it builds a Dataset per call.
+        self._resolved: Recent[tuple[str, str], str] = Recent(QUARTERS_KEPT)
 
     @property
     def loaded_types(self) -> list[str]:
@@ -148,7 +153,7 @@ class WebState:
 
     @property
     def quarters(self) -> list[str]:
-        return self.data.quarters
+        return list(self._all_quarters)
 
     def quarters_of(self, trust_type: str) -> list[str]:
         return self._quarters.get(trust_type, [])
@@ -158,7 +163,12 @@ class WebState:
         quarters = self.quarters_of(trust_type)
         if not quarters:
             raise NoData(f"no {trust_type} trusts are loaded")
-        q = api.resolve_quarter(self.data, wanted, trust_type)
+        if wanted is None:  # the latest of the type: api.resolve_quarter's answer, known already
+            return quarters[-1]
+        q = self._resolved.get((trust_type, wanted))
+        if q is None:
+            q = api.resolve_quarter(self.data, wanted, trust_type)
+            self._resolved.put((trust_type, wanted), q)
         if q not in quarters:
             raise NoData(
                 f"no {trust_type} trusts are loaded for {q}; loaded: {', '.join(quarters)}"
@@ -171,13 +181,16 @@ class WebState:
         return prev if prev in self.quarters_of(trust_type) else None
 
     def warm(self) -> None:
-        """Compute every quarter's assessment and likely ranges now (the server calls this
-        before it takes requests, so no visitor waits for a first computation)."""
+        """Compute every quarter's assessment, likely ranges and league tables now (the server
+        calls this before it takes requests, so no visitor waits for a first computation)."""
+        from nhs_league.web.pages.league_base import league_base  # pages build on this module
+
         for q in self.quarters:
             self.ranges(q)
             for t in self.loaded_types:
                 if q in self.quarters_of(t):
                     self.extras((q, t))
+                    league_base(self, q, t)
 
     def _assess(self, quarter: str) -> Assessment:
         return assess(self.data, self.pack, quarter=quarter, mode=MODE)

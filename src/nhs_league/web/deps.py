@@ -16,7 +16,14 @@ from starlette.responses import Response
 
 from nhs_league.web.models import LeagueFilters
 from nhs_league.web.pages import league
-from nhs_league.web.params import MAX_CHANGES, MAX_TEXT, Order, SortKey, TrustTypeParam
+from nhs_league.web.params import (
+    EXAMPLE_VALUE_ID,
+    MAX_CHANGES,
+    MAX_TEXT,
+    Order,
+    SortKey,
+    TrustTypeParam,
+)
 from nhs_league.web.render import Renderer
 from nhs_league.web.state import WebState
 
@@ -71,7 +78,7 @@ SetQuery = Annotated[
         default_factory=list,
         alias="set",
         description=f"METRIC=VALUE, e.g. OF0013=80 (repeatable, at most {MAX_CHANGES}).",
-        examples=[["OF0013=80"]],
+        examples=[[f"{EXAMPLE_VALUE_ID}=80"]],
     ),
 ]
 RegionPath = Annotated[

@@ -11,11 +11,18 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from nhs_league.methods.pack import load_pack
+
 MAX_QUERY_BYTES = 2048  # the whole query string; a what-if with 40 changes needs about 600
 MAX_PATH_BYTES = 512
 MAX_TEXT = 100  # a search, a trust name or a region: the longest trust name is ~90 characters
 MAX_COMPARE = 4
 MAX_CHANGES = 40
+
+# OpenAPI examples (they also steer schemathesis to real metrics): taken from the default pack,
+# since metric ids live in the pack, never in Python code.
+_EXAMPLE = next(m for m in load_pack().metrics if m.has_value and "acute" in m.trust_types)
+EXAMPLE_VALUE_ID, EXAMPLE_SCORE_ID = _EXAMPLE.id, _EXAMPLE.score_id
 
 
 class TrustTypeParam(StrEnum):
@@ -71,7 +78,7 @@ MetricPath = Annotated[
     Path(
         max_length=MAX_TEXT,
         description="A metric's value id (OF0013) or score id (OF1013).",
-        examples=["OF0013", "OF1016"],
+        examples=[EXAMPLE_VALUE_ID, EXAMPLE_SCORE_ID],
     ),
 ]
 TextQuery = Annotated[str | None, Query(max_length=MAX_TEXT)]

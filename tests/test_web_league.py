@@ -16,12 +16,13 @@ import pytest
 from nhs_league import api
 from nhs_league.analysis.uncertainty import likely_ranges
 from nhs_league.dataset import Dataset
+from nhs_league.engine.explain import segment_label
 from nhs_league.errors import NoData
 from nhs_league.methods.pack import Pack
 from nhs_league.web.errors import WebError
 from nhs_league.web.models import LeagueFilters, LeagueRow
 from nhs_league.web.pages import league, league_base
-from nhs_league.web.pages.common import match_region, segment_label
+from nhs_league.web.pages.common import match_region
 from nhs_league.web.params import Order, SortKey
 from nhs_league.web.state import WebState
 

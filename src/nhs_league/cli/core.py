@@ -95,17 +95,18 @@ def table(
     if fmt is Fmt.table:
         import polars as pl
 
+        from nhs_league.engine.explain import segment_label
+
         shown = t.select(
             pl.col("rank").alias("Rank"),
             pl.col("trust_code").alias("Code"),
             pl.col("trust_name").alias("Trust"),
             *([] if region else [pl.col("region").alias("Region")]),
-            (
-                pl.col("segment").cast(pl.String)
-                + pl.when(pl.col("segment") != pl.col("unadjusted_segment"))
-                .then(pl.lit("*"))
-                .otherwise(pl.lit(""))
-            ).alias("Segment"),
+            pl.Series(
+                "Segment",
+                [segment_label(s, u) for s, u in t.select("segment", "unadjusted_segment").rows()],
+                dtype=pl.String,
+            ),
             pl.col("average_score").alias("Average"),
             *(
                 [pl.format("{}–{}", "rank_low", "rank_high").alias("Likely rank")]

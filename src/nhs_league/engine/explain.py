@@ -28,6 +28,13 @@ def fmt_value(value: float | None, units: str) -> str:
     return text + _UNIT_SUFFIX.get(units, f" {units}")
 
 
+def segment_label(segment: int, unadjusted: int, final: int | None = None) -> str:
+    """The segment as the tables print it: "1"; "3*" where the financial override capped it;
+    "4, final 5" when the final segment differs (Recovery Support Programme)."""
+    label = f"{segment}*" if segment != unadjusted else str(segment)
+    return label + (f", final {final}" if final is not None and final != segment else "")
+
+
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"

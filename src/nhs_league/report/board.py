@@ -12,7 +12,7 @@ import polars as pl
 
 from nhs_league import api
 from nhs_league.dataset import Dataset, quarter_key
-from nhs_league.engine.explain import fmt_value
+from nhs_league.engine.explain import fmt_value, segment_label
 from nhs_league.engine.pipeline import Assessment, assess
 from nhs_league.methods.pack import Pack
 from nhs_league.report import words as w
@@ -76,7 +76,7 @@ def _tied(a: Assessment, trust_type: str, rank: int) -> bool:
 
 
 def _segment_label(row: dict[str, Any]) -> str:
-    return w.segment_label(row["adjusted_segment"], row["unadjusted_segment"], row["final_segment"])
+    return segment_label(row["adjusted_segment"], row["unadjusted_segment"], row["final_segment"])
 
 
 def _history(data: Dataset, pack: Pack, a: Assessment, code: str, trust_type: str) -> list[Quarter]:

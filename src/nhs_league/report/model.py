@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from nhs_league.report import words as w
+from nhs_league.engine.explain import segment_label
 from nhs_league.report.change import Change
 
 
@@ -41,7 +41,7 @@ class Row:
     @property
     def segment_label(self) -> str:
         """ "1", "3*" (capped by the financial override), "4, final 5" (Recovery Support)."""
-        return w.segment_label(self.segment, self.unadjusted_segment, self.final_segment)
+        return segment_label(self.segment, self.unadjusted_segment, self.final_segment)
 
 
 @dataclass(frozen=True)

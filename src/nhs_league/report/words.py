@@ -73,9 +73,3 @@ def short_name(name: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
-
-
-def segment_label(segment: int, unadjusted: int, final: int) -> str:
-    """ "1", "3*" (capped by the financial override), "4, final 5" (Recovery Support)."""
-    label = f"{segment}{'*' if segment != unadjusted else ''}"
-    return label + (f", final {final}" if final != segment else "")

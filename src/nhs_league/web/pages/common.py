@@ -79,11 +79,6 @@ def match_region(state: WebState, wanted: str, *, status: int = 404) -> str:
     )
 
 
-def segment_label(segment: int, unadjusted: int) -> str:
-    """The segment as the league table prints it: "3*" where the override capped it."""
-    return f"{segment}*" if segment != unadjusted else str(segment)
-
-
 def type_label(state: WebState, trust_type: str) -> str:
     return state.pack.trust_type_labels.get(trust_type, trust_type)
 

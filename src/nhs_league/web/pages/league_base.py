@@ -23,9 +23,9 @@ from typing import Any
 import polars as pl
 
 from nhs_league import api
+from nhs_league.engine.explain import segment_label
 from nhs_league.errors import NoData
 from nhs_league.web.models import Choice, LeagueRow
-from nhs_league.web.pages.common import segment_label
 from nhs_league.web.params import SortKey
 from nhs_league.web.state import WebState
 

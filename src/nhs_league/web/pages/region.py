@@ -12,10 +12,10 @@ from typing import Any
 import polars as pl
 
 from nhs_league import api
-from nhs_league.engine.explain import ordinal
+from nhs_league.engine.explain import ordinal, segment_label
 from nhs_league.errors import NoData
 from nhs_league.web.models import RegionContext, RegionSection, RegionTrust
-from nhs_league.web.pages.common import match_region, segment_label, slug, type_label
+from nhs_league.web.pages.common import match_region, slug, type_label
 from nhs_league.web.state import WebState
 
 SHOWN = 3  # best and worst trusts listed per type

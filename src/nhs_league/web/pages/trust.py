@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from nhs_league import api
+from nhs_league.engine.explain import segment_label
 from nhs_league.web.models_detail import (
     DomainScore,
     HistoryRow,
@@ -18,7 +19,7 @@ from nhs_league.web.models_detail import (
     TrustContext,
     TrustSummary,
 )
-from nhs_league.web.pages.common import find_code, likely, segment_label, type_label
+from nhs_league.web.pages.common import find_code, likely, type_label
 from nhs_league.web.state import MODE, WebState
 
 

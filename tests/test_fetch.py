@@ -404,3 +404,16 @@ def test_lineage_names_the_data_file_and_the_league_table(pack: Pack, tmp_path: 
 def test_download_options_are_checked(field: str, value: float) -> None:
     with pytest.raises(ValueFormatError, match=rf"fetch options: {field} out of range"):
         fetch.Options(**{field: value})
+
+
+def test_a_short_quarter_means_the_latest_on_the_page() -> None:
+    """ "Q3" means the latest Q3, as it does for every other command."""
+
+    def link(quarter: str) -> fetch.Link:
+        return fetch.Link(f"https://x/{quarter}.csv", quarter, "acute", "data", 1, quarter)
+
+    links = [link("Q3 2025/26"), link("Q3 2026/27"), link("Q4 2026/27")]
+    assert fetch.select(links, "Q3") == [links[1]]
+    assert fetch.select(links, "q3 2025-26") == [links[0]]
+    assert fetch.select(links, "Q1") == []
+    assert fetch.select(links, None) == links

@@ -29,7 +29,7 @@ import httpx
 
 from nhs_league import __version__
 from nhs_league.completeness import check_complete
-from nhs_league.dataset import version_of
+from nhs_league.dataset import quarter_key, version_of
 from nhs_league.errors import FetchError, InputError, ValueFormatError
 from nhs_league.ingest.nhse_nof import Publication, read_bytes
 from nhs_league.methods.pack import Pack
@@ -195,7 +195,8 @@ def find_links(html: str, base_url: str) -> list[Link]:
 
 
 def select(links: Sequence[Link], quarter: str | None) -> list[Link]:
-    """The links of ``quarter`` ("Q3 2025/26", or "Q3" for any year); all of them if None."""
+    """The links of ``quarter``; all of them if None. "Q3" means the latest Q3 on the page, as
+    "Q3" means the latest loaded Q3 everywhere else (``api.resolve_quarter``)."""
     if quarter is None:
         return list(links)
     wanted = " ".join(quarter.split()).upper().replace("-", "/")
@@ -203,11 +204,10 @@ def select(links: Sequence[Link], quarter: str | None) -> list[Link]:
         raise FetchError(
             "--quarter", "not a quarter", found=quarter, expected='a quarter such as "Q3 2025/26"'
         )
-    return [
-        link
-        for link in links
-        if link.quarter is not None and (link.quarter == wanted or link.quarter[:2] == wanted)
-    ]
+    if len(wanted) == 2:
+        years = [q for q in (link.quarter for link in links) if q and q[:2] == wanted]
+        wanted = max(years, key=quarter_key) if years else wanted
+    return [link for link in links if link.quarter == wanted]
 
 
 # --- HTTP ----------------------------------------------------------------------------------------

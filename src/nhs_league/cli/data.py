@@ -23,7 +23,9 @@ def fetch(
     quarter: Annotated[
         str | None,
         typer.Option(
-            "--quarter", help='Only the files the page lists under this quarter ("Q3 2025/26").'
+            "--quarter",
+            help='Only the files the page lists under this quarter ("Q3 2025/26"; '
+            "Q3: the latest Q3).",
         ),
     ] = None,
     source_url: Annotated[

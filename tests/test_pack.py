@@ -15,6 +15,7 @@ import pytest
 
 from nhs_league.errors import MethodError
 from nhs_league.methods.pack import FAMILIES, Pack, load_pack, parse_pack
+from nhs_league.names import TrustType
 
 SRC = Path(__file__).parent.parent / "src" / "nhs_league"
 
@@ -161,3 +162,8 @@ def test_no_metric_id_in_python_code() -> None:
             ):
                 offenders.append(f"{path.name}:{node.lineno} {node.value}")
     assert offenders == []
+
+
+def test_the_trust_type_names_are_the_packs(pack: Pack) -> None:
+    """Options and web parameters parse trust types with one enum; it spells the pack's."""
+    assert [t.value for t in TrustType] == list(pack.trust_types)

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from nhs_league.names import TrustType
+
 
 class Mode(StrEnum):
     reproduce = "reproduce"
@@ -22,10 +24,7 @@ class Fmt(StrEnum):
     md = "md"
 
 
-class TypeOpt(StrEnum):
-    acute = "acute"
-    mental_health_community = "mental-health-community"
-    ambulance = "ambulance"
+TypeOpt = TrustType
 
 
 class ExportFmt(StrEnum):

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from nhs_league.methods.pack import load_pack
+from nhs_league.names import TrustType
 
 MAX_QUERY_BYTES = 2048  # the whole query string; a what-if with 40 changes needs about 600
 MAX_PATH_BYTES = 512
@@ -25,12 +26,7 @@ _EXAMPLE = next(m for m in load_pack().metrics if m.has_value and "acute" in m.t
 EXAMPLE_VALUE_ID, EXAMPLE_SCORE_ID = _EXAMPLE.id, _EXAMPLE.score_id
 
 
-class TrustTypeParam(StrEnum):
-    """Trust types, spelled as on the command line (``--type``) and in the method pack."""
-
-    acute = "acute"
-    mental_health_community = "mental-health-community"
-    ambulance = "ambulance"
+TrustTypeParam = TrustType
 
 
 class SortKey(StrEnum):

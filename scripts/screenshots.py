@@ -10,7 +10,6 @@ Writes league.png (the acute league page filtered to North West, from its table)
 from __future__ import annotations
 
 import argparse
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,17 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the Chromium launch is the tests'
+from tests.web_support import launch_chromium  # noqa: E402
+
 HOST = "127.0.0.1"
 VIEWPORT = {"width": 1280, "height": 900}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MARGIN = 24  # pixels above the anchor
 # file name → (path, CSS selector at the top of the picture, or None for the top of the page).
 # The league page's filters fill the first screen; its picture starts at the table.
@@ -91,12 +84,9 @@ def server(workdir: Path) -> Iterator[str]:
 def take(base: str, out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
-    exe = shutil.which("chromium")
-    if exe is None:
-        raise SystemExit("Chromium is not installed: apt-get install -y chromium")
     written = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
             for name, (path, anchor) in SHOTS.items():

@@ -5,7 +5,6 @@ report); byte-identical output; the committed example is current; the CLI's erro
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from nhs_league.methods.pack import Pack
 from nhs_league.report.regional import sources
 from tests.conftest import ACUTE_Q1, MHC_Q4
 from tests.fixtures.fetch.server import corrected_mhc
+from tests.web_support import launch_chromium
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "reports"
@@ -40,8 +40,6 @@ NW_MHC_Q2 = ["report", "--region", "North West", "--type", "mental-health-commun
 NW_MHC_Q2 += ["--quarter", "Q2 2025/26"]
 QUARTER = r"(Q\d \d{4}/\d\d)"
 ORD = r"(\d+)(st|nd|rd|th)"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
-CHROMIUM_ARGS += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def run(*args: str) -> Result:
@@ -500,15 +498,12 @@ def test_html_is_self_contained_and_matches_the_markdown(
 
 
 def test_html_prints_cleanly_in_chromium(html_reports: dict[str, Path]) -> None:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Chromium is needed to print the reports: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pages = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)  # fails with a clear message if Chromium is missing
         page = browser.new_page(viewport={"width": 900, "height": 1200})
         requests: list[str] = []
         page.on("request", lambda req: requests.append(req.url))
